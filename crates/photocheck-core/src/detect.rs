@@ -1,0 +1,182 @@
+//! Face detection with rustface (SeetaFace frontal cascade), embedded model, one detector per thread.
+//!
+//! rustface's pyramid always starts at the size it is handed and its window is 40 px, so the cost follows
+//! the pixels given and the smallest face found is ~40 px in that copy. A first pass on a small copy
+//! (ID-framed faces are ~60 px there) settles almost every ID photo in a few ms; only when it finds no
+//! face of ID size does a second pass look at a larger copy, for small or several faces.
+
+use std::cell::RefCell;
+use std::sync::OnceLock;
+
+use image::{imageops, GrayImage};
+use serde::{Deserialize, Serialize};
+
+use crate::profile::Detection;
+
+static MODEL_BYTES: &[u8] = include_bytes!(env!("PHOTOCHECK_FACE_MODEL_PATH"));
+
+/// rustface's fixed detection window; smaller images make it panic or underflow.
+const WINDOW: u32 = 40;
+
+/// A face box in the coordinates of the image it was reported for.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct FaceBox {
+    pub x: f64,
+    pub y: f64,
+    pub w: f64,
+    pub h: f64,
+    pub score: f64,
+}
+
+impl FaceBox {
+    pub fn scaled(&self, s: f64) -> FaceBox {
+        FaceBox {
+            x: self.x * s,
+            y: self.y * s,
+            w: self.w * s,
+            h: self.h * s,
+            score: self.score,
+        }
+    }
+    pub fn centre_x(&self) -> f64 {
+        self.x + self.w / 2.0
+    }
+    pub fn bottom(&self) -> f64 {
+        self.y + self.h
+    }
+}
+
+fn model() -> &'static rustface::Model {
+    static MODEL: OnceLock<rustface::Model> = OnceLock::new();
+    MODEL.get_or_init(|| {
+        rustface::read_model(MODEL_BYTES).expect("the embedded SeetaFace model parses (tested)")
+    })
+}
+
+thread_local! {
+    // rustface detectors keep scratch buffers and are not Sync: one per thread, cloned from the model
+    // parsed once.
+    static DETECTOR: RefCell<Option<Box<dyn rustface::Detector>>> = const { RefCell::new(None) };
+}
+
+/// Runs the detector on one grayscale image; boxes in that image's coordinates, largest first.
+pub fn detect_gray(gray: &GrayImage, score_threshold: f64) -> Vec<FaceBox> {
+    if gray.width() < WINDOW || gray.height() < WINDOW {
+        return Vec::new();
+    }
+    let data = rustface::ImageData::new(gray.as_raw(), gray.width(), gray.height());
+    let faces = DETECTOR.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let detector = slot.get_or_insert_with(|| {
+            let mut d = rustface::create_detector_with_model(model().clone());
+            d.set_min_face_size(20);
+            d.set_pyramid_scale_factor(0.8);
+            d.set_slide_window_step(4, 4);
+            d
+        });
+        detector.set_score_thresh(score_threshold.max(f64::MIN_POSITIVE));
+        detector.detect(&data)
+    });
+    let mut boxes: Vec<FaceBox> = faces
+        .iter()
+        .map(|f| {
+            let b = f.bbox();
+            FaceBox {
+                x: b.x() as f64,
+                y: b.y() as f64,
+                w: b.width() as f64,
+                h: b.height() as f64,
+                score: f.score(),
+            }
+        })
+        .collect();
+    boxes.sort_by(|a, b| b.w.total_cmp(&a.w).then(b.score.total_cmp(&a.score)));
+    boxes
+}
+
+/// Faces found, in the coordinates of `gray_full`, and which pass found them.
+#[derive(Debug, Clone)]
+pub struct Detections {
+    pub faces: Vec<FaceBox>,
+    /// True when the second, larger pass ran.
+    pub fine_pass: bool,
+}
+
+/// Two-pass detection on the analysis-size grayscale image.
+pub fn detect(gray_full: &GrayImage, cfg: &Detection) -> Detections {
+    let (w, h) = gray_full.dimensions();
+    if w == 0 || h == 0 {
+        return Detections {
+            faces: Vec::new(),
+            fine_pass: false,
+        };
+    }
+    let coarse = resize_to_height(gray_full, cfg.coarse_height.min(h));
+    let s = h as f64 / coarse.height() as f64;
+    let faces: Vec<FaceBox> = detect_gray(&coarse, cfg.score_threshold)
+        .iter()
+        .map(|f| f.scaled(s))
+        .collect();
+    let id_sized = faces
+        .first()
+        .is_some_and(|f| f.h >= cfg.id_face_share * h as f64);
+    if id_sized {
+        return Detections {
+            faces,
+            fine_pass: false,
+        };
+    }
+    let longest = w.max(h);
+    let fine_h = if longest > cfg.fine_max_side {
+        ((h as u64 * cfg.fine_max_side as u64) / longest as u64).max(1) as u32
+    } else {
+        h
+    };
+    if fine_h <= coarse.height() {
+        return Detections {
+            faces,
+            fine_pass: false,
+        };
+    }
+    let fine = resize_to_height(gray_full, fine_h);
+    let s = h as f64 / fine.height() as f64;
+    let faces = detect_gray(&fine, cfg.score_threshold)
+        .iter()
+        .map(|f| f.scaled(s))
+        .collect();
+    Detections {
+        faces,
+        fine_pass: true,
+    }
+}
+
+/// A copy `height` rows tall, same aspect (area-averaged when shrinking).
+pub fn resize_to_height(gray: &GrayImage, height: u32) -> GrayImage {
+    if gray.height() == height {
+        return gray.clone();
+    }
+    let width = ((gray.width() as u64 * height as u64) / gray.height().max(1) as u64).max(1) as u32;
+    imageops::resize(gray, width, height.max(1), imageops::FilterType::Triangle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tiny_and_degenerate_images_do_not_panic() {
+        for (w, h) in [(1, 1), (39, 200), (200, 39), (40, 40), (41, 300)] {
+            let g = GrayImage::new(w, h);
+            assert!(detect_gray(&g, 2.0).is_empty(), "{w}x{h}");
+        }
+        let cfg = crate::profile::Profile::default_profile().detection;
+        assert!(detect(&GrayImage::new(0, 0), &cfg).faces.is_empty());
+        assert!(detect(&GrayImage::new(3, 500), &cfg).faces.is_empty());
+    }
+
+    #[test]
+    fn embedded_model_parses() {
+        assert!(MODEL_BYTES.len() > 1_000_000);
+        let _ = model();
+    }
+}

@@ -1,0 +1,438 @@
+//! Separating the person from the background, and the head geometry measured on that separation:
+//! crown (top of the hair), chin, head width and horizontal centre.
+//!
+//! The background is grown from the image border (top edge, and the sides down to the face), accepting a
+//! pixel when it is close in colour to its neighbour and within a generous distance of the border's median
+//! colour, so gradients and vignettes are followed while hair, skin and clothing stop the growth. The
+//! person is the non-background component that holds the face; anything else not background is an object
+//! on the background.
+
+use std::collections::VecDeque;
+
+use image::{GrayImage, RgbImage};
+use serde::{Deserialize, Serialize};
+
+use crate::detect::FaceBox;
+use crate::profile::Head;
+
+pub const BACKGROUND: u8 = 1;
+pub const PERSON: u8 = 2;
+/// Neither background nor the person: an object, pattern or another person on the background.
+pub const OTHER: u8 = 0;
+
+/// Per-pixel labels of the analysis image.
+#[derive(Debug, Clone)]
+pub struct Segmentation {
+    pub width: u32,
+    pub height: u32,
+    pub labels: Vec<u8>,
+    /// Median colour of the border seeds: the background's reference colour.
+    pub reference: [f64; 3],
+    /// False when the background growth ran into the face: the geometry cannot be trusted.
+    pub reliable: bool,
+}
+
+impl Segmentation {
+    #[inline]
+    pub fn label(&self, x: u32, y: u32) -> u8 {
+        self.labels[(y * self.width + x) as usize]
+    }
+}
+
+/// Head geometry in analysis-image px.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct HeadGeometry {
+    /// Top of the hair.
+    pub crown_y: f64,
+    pub chin_y: f64,
+    pub left_x: f64,
+    pub right_x: f64,
+    /// Horizontal centre of the head.
+    pub centre_x: f64,
+    /// The crown reached the top edge: the head may be cut off.
+    pub crown_at_edge: bool,
+    /// The chin was placed from a clear edge, not only from the face box.
+    pub chin_from_edge: bool,
+}
+
+impl HeadGeometry {
+    pub fn length(&self) -> f64 {
+        self.chin_y - self.crown_y
+    }
+    pub fn width(&self) -> f64 {
+        self.right_x - self.left_x
+    }
+}
+
+/// Rec. 709 luma, the brightness every measure uses.
+#[inline]
+pub fn luma(p: [u8; 3]) -> u8 {
+    ((2126 * p[0] as u32 + 7152 * p[1] as u32 + 722 * p[2] as u32 + 5000) / 10000) as u8
+}
+
+pub fn to_gray(img: &RgbImage) -> GrayImage {
+    let mut g = GrayImage::new(img.width(), img.height());
+    for (o, p) in g.iter_mut().zip(img.as_raw().chunks_exact(3)) {
+        *o = luma([p[0], p[1], p[2]]);
+    }
+    g
+}
+
+fn median_channel(values: &mut [u8]) -> f64 {
+    if values.is_empty() {
+        return 255.0;
+    }
+    let mid = values.len() / 2;
+    *values.select_nth_unstable(mid).1 as f64
+}
+
+#[inline]
+fn dist2(a: &[u8], b: [f64; 3]) -> f64 {
+    let dr = a[0] as f64 - b[0];
+    let dg = a[1] as f64 - b[1];
+    let db = a[2] as f64 - b[2];
+    dr * dr + dg * dg + db * db
+}
+
+#[inline]
+fn step(a: &[u8], b: &[u8]) -> u8 {
+    a[0].abs_diff(b[0])
+        .max(a[1].abs_diff(b[1]))
+        .max(a[2].abs_diff(b[2]))
+}
+
+/// Largest colour change between neighbouring background pixels (max over channels).
+const LOCAL_STEP: u8 = 14;
+
+/// Labels background, person and other pixels.
+pub fn segment(img: &RgbImage, face: &FaceBox) -> Segmentation {
+    let (w, h) = img.dimensions();
+    let px = img.as_raw();
+    let n = (w * h) as usize;
+    let band = (h / 60).max(2).min(h);
+    let seed_bottom = (face.bottom() as u32).clamp(band, h);
+    let is_seed = |x: u32, y: u32| y < band || (y < seed_bottom && (x < band || x + band >= w));
+
+    // Reference colour: channel medians over the seed pixels.
+    let mut chans = [Vec::new(), Vec::new(), Vec::new()];
+    for y in 0..seed_bottom {
+        for x in 0..w {
+            if is_seed(x, y) {
+                let i = ((y * w + x) * 3) as usize;
+                for c in 0..3 {
+                    chans[c].push(px[i + c]);
+                }
+            }
+        }
+    }
+    let reference = [
+        median_channel(&mut chans[0]),
+        median_channel(&mut chans[1]),
+        median_channel(&mut chans[2]),
+    ];
+    // How far seeds stray from the reference sets how far the growth may go: a flat white wall allows
+    // little, a vignette more; never so much that skin or hair on white is taken.
+    let mut seed_dist: Vec<f64> = Vec::with_capacity(chans[0].len());
+    for i in 0..chans[0].len() {
+        seed_dist.push(dist2(&[chans[0][i], chans[1][i], chans[2][i]], reference).sqrt());
+    }
+    seed_dist.sort_unstable_by(f64::total_cmp);
+    let spread = seed_dist
+        .get(seed_dist.len() * 3 / 4)
+        .copied()
+        .unwrap_or(0.0);
+    let limit = (spread * 2.0 + 30.0).clamp(30.0, 75.0);
+    let limit2 = limit * limit;
+
+    let mut labels = vec![OTHER; n];
+    let mut queue = VecDeque::new();
+    for y in 0..seed_bottom {
+        for x in 0..w {
+            let i = (y * w + x) as usize;
+            if is_seed(x, y) && dist2(&px[i * 3..i * 3 + 3], reference) <= limit2 {
+                labels[i] = BACKGROUND;
+                queue.push_back(i);
+            }
+        }
+    }
+    while let Some(i) = queue.pop_front() {
+        let (x, y) = ((i as u32) % w, (i as u32) / w);
+        let here = &px[i * 3..i * 3 + 3];
+        let mut visit = |j: usize| {
+            if labels[j] == OTHER {
+                let there = &px[j * 3..j * 3 + 3];
+                if step(here, there) <= LOCAL_STEP && dist2(there, reference) <= limit2 {
+                    labels[j] = BACKGROUND;
+                    queue.push_back(j);
+                }
+            }
+        };
+        if x > 0 {
+            visit(i - 1);
+        }
+        if x + 1 < w {
+            visit(i + 1);
+        }
+        if y > 0 {
+            visit(i - w as usize);
+        }
+        if y + 1 < h {
+            visit(i + w as usize);
+        }
+    }
+
+    // The person: the non-background component holding the face core.
+    let core = core_box(face, w, h);
+    let (mut core_px, mut core_bg) = (0usize, 0usize);
+    for y in core.1..core.3 {
+        for x in core.0..core.2 {
+            core_px += 1;
+            let i = (y * w + x) as usize;
+            if labels[i] == BACKGROUND {
+                core_bg += 1;
+            } else if labels[i] == OTHER {
+                labels[i] = PERSON;
+                queue.push_back(i);
+            }
+        }
+    }
+    while let Some(i) = queue.pop_front() {
+        let (x, y) = ((i as u32) % w, (i as u32) / w);
+        let mut visit = |j: usize| {
+            if labels[j] == OTHER {
+                labels[j] = PERSON;
+                queue.push_back(j);
+            }
+        };
+        if x > 0 {
+            visit(i - 1);
+        }
+        if x + 1 < w {
+            visit(i + 1);
+        }
+        if y > 0 {
+            visit(i - w as usize);
+        }
+        if y + 1 < h {
+            visit(i + w as usize);
+        }
+    }
+    let reliable = core_px > 0 && (core_bg as f64) < 0.25 * core_px as f64;
+    Segmentation {
+        width: w,
+        height: h,
+        labels,
+        reference,
+        reliable,
+    }
+}
+
+/// The inner part of the face box (x0, y0, x1, y1), clipped: certainly face, whatever the pose.
+pub fn core_box(face: &FaceBox, w: u32, h: u32) -> (u32, u32, u32, u32) {
+    let clip = |v: f64, hi: u32| (v.max(0.0) as u32).min(hi);
+    (
+        clip(face.x + 0.2 * face.w, w),
+        clip(face.y + 0.15 * face.h, h),
+        clip(face.x + 0.8 * face.w, w),
+        clip(face.y + 0.9 * face.h, h),
+    )
+}
+
+/// Crown, chin and width of the head.
+pub fn head_geometry(
+    seg: &Segmentation,
+    gray: &GrayImage,
+    face: &FaceBox,
+    cfg: &Head,
+) -> Option<HeadGeometry> {
+    let (w, h) = (seg.width, seg.height);
+    if w < 8 || h < 8 || face.w < 4.0 {
+        return None;
+    }
+    let cx = face.centre_x().clamp(0.0, (w - 1) as f64);
+
+    // Crown: walk up from the forehead while the band over the face is mostly person; hair may thin
+    // out for a row or two, so a short gap is allowed.
+    let x0 = (cx - 0.3 * face.w).max(0.0) as u32;
+    let x1 = ((cx + 0.3 * face.w) as u32).min(w - 1).max(x0);
+    let needed = ((x1 - x0 + 1) as f64 * 0.2).max(1.0) as usize;
+    let start = ((face.y + 0.15 * face.h).max(0.0) as u32).min(h - 1);
+    let gap = (h / 50).max(2);
+    let mut crown = start;
+    let mut misses = 0;
+    let mut y = start as i64;
+    while y >= 0 {
+        let yy = y as u32;
+        let count = (x0..=x1).filter(|&x| seg.label(x, yy) == PERSON).count();
+        if count >= needed {
+            crown = yy;
+            misses = 0;
+        } else {
+            misses += 1;
+            if misses > gap {
+                break;
+            }
+        }
+        y -= 1;
+    }
+    let crown_at_edge = crown == 0;
+
+    // Chin: the strongest bright-above / dark-below edge under the mouth, in the middle of the face,
+    // weighted towards the position the face box predicts.
+    let prior = face.y + cfg.chin_prior * face.h;
+    let lo = ((face.y + cfg.chin_search[0] * face.h).max(2.0) as u32).min(h.saturating_sub(3));
+    let hi = ((face.y + cfg.chin_search[1] * face.h) as u32).min(h.saturating_sub(3));
+    let cx0 = (cx - 0.15 * face.w).max(0.0) as u32;
+    let cx1 = ((cx + 0.15 * face.w) as u32).min(w - 1).max(cx0);
+    let row_mean = |y: u32| -> f64 {
+        let sum: u32 = (cx0..=cx1).map(|x| gray.get_pixel(x, y)[0] as u32).sum();
+        sum as f64 / (cx1 - cx0 + 1) as f64
+    };
+    let mut best: Option<(f64, u32, f64)> = None;
+    let sigma = 0.12 * face.h;
+    for y in lo..=hi.max(lo) {
+        if y < 2 || y + 2 >= h {
+            continue;
+        }
+        let above = (row_mean(y - 2) + row_mean(y - 1)) / 2.0;
+        let below = (row_mean(y + 1) + row_mean(y + 2)) / 2.0;
+        let edge = above - below;
+        let d = (y as f64 - prior) / sigma;
+        let score = edge * (-0.5 * d * d).exp();
+        if best.is_none_or(|(s, _, _)| score > s) {
+            best = Some((score, y, edge));
+        }
+    }
+    // An edge of this many grey levels (about 3 % of full scale) is a jaw line, not noise.
+    const CLEAR_EDGE: f64 = 8.0;
+    let (chin_y, chin_from_edge) = match best {
+        Some((_, y, edge)) if edge >= CLEAR_EDGE => (y as f64, true),
+        _ => (prior.min((h - 1) as f64), false),
+    };
+
+    // Width and centre: the person run through the face centre, at forehead-to-nose rows (ear level).
+    let r0 = (face.y + 0.2 * face.h).max(0.0) as u32;
+    let r1 = ((face.y + 0.55 * face.h) as u32).min(h - 1);
+    let cxi = cx as u32;
+    let mut widths = Vec::new();
+    let mut mids = Vec::new();
+    for y in r0..=r1.max(r0).min(h - 1) {
+        if seg.label(cxi, y) != PERSON {
+            continue;
+        }
+        let mut l = cxi;
+        while l > 0 && seg.label(l - 1, y) == PERSON {
+            l -= 1;
+        }
+        let mut r = cxi;
+        while r + 1 < w && seg.label(r + 1, y) == PERSON {
+            r += 1;
+        }
+        widths.push((l, r + 1));
+        mids.push((l + r + 1) as f64 / 2.0);
+    }
+    if widths.is_empty() {
+        return None;
+    }
+    widths.sort_by_key(|(l, r)| r - l);
+    let (left, right) = widths[widths.len() / 2];
+    mids.sort_unstable_by(f64::total_cmp);
+    let centre_x = mids[mids.len() / 2];
+    Some(HeadGeometry {
+        crown_y: crown as f64,
+        chin_y,
+        left_x: left as f64,
+        right_x: right as f64,
+        centre_x,
+        crown_at_edge,
+        chin_from_edge,
+    })
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use image::Rgb;
+
+    /// A synthetic portrait: white background, dark hair ellipse, skin face ellipse, dark shoulders,
+    /// with a known crown and chin.
+    pub fn portrait(w: u32, h: u32, crown: f64, chin: f64, head_w: f64, bg: [u8; 3]) -> RgbImage {
+        let cx = w as f64 / 2.0;
+        let head_h = chin - crown;
+        let cy = crown + head_h / 2.0;
+        RgbImage::from_fn(w, h, |x, y| {
+            let (xf, yf) = (x as f64 + 0.5, y as f64 + 0.5);
+            let dx = (xf - cx) / (head_w / 2.0);
+            let dy = (yf - cy) / (head_h / 2.0);
+            let in_head = dx * dx + dy * dy <= 1.0;
+            let face_cy = crown + head_h * 0.58;
+            let fdx = (xf - cx) / (head_w * 0.42);
+            let fdy = (yf - face_cy) / (head_h * 0.42);
+            if in_head && fdx * fdx + fdy * fdy <= 1.0 {
+                // Skin, slightly darker towards the jaw like a real face.
+                let shade = (30.0 * (yf - face_cy).max(0.0) / (head_h * 0.42)) as u8;
+                Rgb([225 - shade, 180 - shade, 155 - shade])
+            } else if in_head {
+                Rgb([40, 30, 25])
+            } else if yf > chin + head_h * 0.08
+                && (xf - cx).abs() < head_w * (0.25 + (yf - chin) / head_h * 2.0)
+            {
+                Rgb([30, 30, 40])
+            } else if yf > chin && (xf - cx).abs() < head_w * 0.2 {
+                Rgb([150, 110, 95])
+            } else {
+                Rgb(bg)
+            }
+        })
+    }
+
+    #[test]
+    fn crown_and_width_follow_the_silhouette() {
+        let img = portrait(260, 378, 15.0, 257.0, 175.0, [255, 255, 255]);
+        let face = FaceBox {
+            x: 130.0 - 70.0,
+            y: 100.0,
+            w: 140.0,
+            h: 140.0,
+            score: 10.0,
+        };
+        let seg = segment(&img, &face);
+        assert!(seg.reliable);
+        let g = to_gray(&img);
+        let head = head_geometry(
+            &seg,
+            &g,
+            &face,
+            &crate::profile::Profile::default_profile().head,
+        )
+        .unwrap();
+        assert!((head.crown_y - 15.0).abs() <= 1.5, "crown {}", head.crown_y);
+        assert!(
+            (head.width() - 175.0).abs() <= 8.0,
+            "width {}",
+            head.width()
+        );
+        assert!(
+            (head.centre_x - 130.0).abs() <= 2.0,
+            "centre {}",
+            head.centre_x
+        );
+        assert!(!head.crown_at_edge);
+    }
+
+    #[test]
+    fn coloured_background_is_still_background() {
+        let img = portrait(260, 378, 30.0, 250.0, 170.0, [60, 90, 160]);
+        let face = FaceBox {
+            x: 60.0,
+            y: 110.0,
+            w: 140.0,
+            h: 140.0,
+            score: 10.0,
+        };
+        let seg = segment(&img, &face);
+        assert_eq!(seg.label(5, 5), BACKGROUND);
+        assert_eq!(seg.label(130, 200), PERSON);
+        assert!((seg.reference[2] - 160.0).abs() < 1.0);
+    }
+}

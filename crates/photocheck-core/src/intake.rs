@@ -1,0 +1,539 @@
+//! Intake: the one door for untrusted bytes. Recognises the format by content, checks byte and pixel
+//! limits from the header before decoding anything, decodes (JPEG reduced in the decoder by DCT scaling
+//! when the measures do not need every pixel), applies the EXIF orientation, and records EXIF facts.
+
+use std::io::Cursor;
+
+use chrono::NaiveDateTime;
+use image::{imageops, DynamicImage, ImageDecoder, ImageFormat, ImageReader, RgbImage};
+use serde::{Deserialize, Serialize};
+
+use crate::profile::Intake as IntakeLimits;
+
+/// Image formats accepted, recognised by their first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Jpeg,
+    Png,
+    Webp,
+}
+
+/// Why an upload could not be read. Each has a stable code and a message the applicant can act on.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum IntakeError {
+    #[error("the file is empty")]
+    Empty,
+    #[error("the file is {bytes} bytes; the limit is {max}")]
+    FileTooLarge { bytes: u64, max: u64 },
+    #[error("not a JPEG, PNG or WebP image ({found})")]
+    UnsupportedFormat { found: String },
+    #[error("the image is {width} x {height} px; the limit is {max_side} px a side and {max_pixels} px in all")]
+    TooManyPixels {
+        width: u32,
+        height: u32,
+        max_side: u32,
+        max_pixels: u64,
+    },
+    #[error("the image could not be decoded: {0}")]
+    Corrupt(String),
+}
+
+impl IntakeError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            IntakeError::Empty => "empty-file",
+            IntakeError::FileTooLarge { .. } => "file-too-large",
+            IntakeError::UnsupportedFormat { .. } => "unsupported-format",
+            IntakeError::TooManyPixels { .. } => "image-too-large",
+            IntakeError::Corrupt(_) => "unreadable-image",
+        }
+    }
+
+    /// The applicant-facing (English, Chinese) messages.
+    pub fn messages(&self) -> (String, String) {
+        let zh = match self {
+            IntakeError::Empty => "文件为空，请重新上传照片".to_owned(),
+            IntakeError::FileTooLarge { max, .. } => {
+                format!("文件过大，最大 {} MB", max / (1024 * 1024))
+            }
+            IntakeError::UnsupportedFormat { .. } => {
+                "文件不是 JPEG、PNG 或 WebP 格式的图片，请导出为 JPEG 后上传".to_owned()
+            }
+            IntakeError::TooManyPixels { .. } => "图片尺寸过大，请上传普通照片".to_owned(),
+            IntakeError::Corrupt(_) => "图片已损坏或不完整，无法读取，请重新上传".to_owned(),
+        };
+        (format!("The photo cannot be read: {self}"), zh)
+    }
+}
+
+/// Facts from EXIF, as far as the file has them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ExifFacts {
+    /// The EXIF orientation tag (1-8), applied before anything else.
+    pub orientation: Option<u16>,
+    /// DateTimeOriginal (or DateTime when that is missing), camera local time.
+    pub captured: Option<NaiveDateTime>,
+    /// The Software tag: the program that last wrote the file.
+    pub software: Option<String>,
+    /// Camera make and model.
+    pub camera: Option<String>,
+}
+
+/// A decoded, upright image and what was learnt on the way.
+#[derive(Debug, Clone)]
+pub struct Decoded {
+    /// Upright pixels at analysis size (between `analysis_height` and twice it, or the original when smaller).
+    pub image: RgbImage,
+    pub format: Format,
+    /// Upright size of the original, px.
+    pub width: u32,
+    pub height: u32,
+    pub exif: ExifFacts,
+    /// The source had an alpha channel (composited onto white).
+    pub had_alpha: bool,
+    /// The source was stored as grayscale.
+    pub stored_gray: bool,
+    /// Bits per channel of the source.
+    pub bit_depth: u8,
+}
+
+impl Decoded {
+    /// Original px per analysis px.
+    pub fn scale_to_original(&self) -> f64 {
+        self.height as f64 / self.image.height() as f64
+    }
+}
+
+/// Recognises the format from the first bytes.
+pub fn sniff(bytes: &[u8]) -> Result<Format, IntakeError> {
+    if bytes.is_empty() {
+        return Err(IntakeError::Empty);
+    }
+    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        return Ok(Format::Jpeg);
+    }
+    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        return Ok(Format::Png);
+    }
+    if bytes.len() >= 12 && &bytes[0..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+        return Ok(Format::Webp);
+    }
+    let found = match bytes {
+        b if b.starts_with(b"GIF8") => "GIF",
+        b if b.starts_with(b"BM") => "BMP",
+        b if b.len() >= 12
+            && &b[4..8] == b"ftyp"
+            && matches!(&b[8..12], b"heic" | b"heix" | b"mif1" | b"msf1") =>
+        {
+            "HEIC"
+        }
+        b if b.starts_with(b"II*\0") || b.starts_with(b"MM\0*") => "TIFF",
+        b if b.starts_with(b"%PDF") => "PDF",
+        _ => "unrecognised content",
+    };
+    Err(IntakeError::UnsupportedFormat {
+        found: found.to_owned(),
+    })
+}
+
+/// Decodes untrusted bytes under `limits`. Never panics on bad input.
+pub fn decode(bytes: &[u8], limits: &IntakeLimits) -> Result<Decoded, IntakeError> {
+    if bytes.len() as u64 > limits.max_bytes {
+        return Err(IntakeError::FileTooLarge {
+            bytes: bytes.len() as u64,
+            max: limits.max_bytes,
+        });
+    }
+    let format = sniff(bytes)?;
+    let exif = read_exif(bytes);
+    let orientation = exif
+        .orientation
+        .and_then(|o| image::metadata::Orientation::from_exif(o as u8));
+    let swaps_axes = matches!(exif.orientation, Some(5..=8));
+
+    let (mut image, stored_w, stored_h, had_alpha, stored_gray, bit_depth) = match format {
+        Format::Jpeg => decode_jpeg(bytes, limits, swaps_axes)?,
+        Format::Png | Format::Webp => decode_other(bytes, format, limits)?,
+    };
+    if let Some(o) = orientation {
+        let mut dynamic = DynamicImage::ImageRgb8(image);
+        dynamic.apply_orientation(o);
+        image = dynamic.into_rgb8();
+    }
+    let (width, height) = if swaps_axes {
+        (stored_h, stored_w)
+    } else {
+        (stored_w, stored_h)
+    };
+    let image = reduce_to_analysis_size(image, limits.analysis_height);
+    Ok(Decoded {
+        image,
+        format,
+        width,
+        height,
+        exif,
+        had_alpha,
+        stored_gray,
+        bit_depth,
+    })
+}
+
+fn check_dimensions(width: u32, height: u32, limits: &IntakeLimits) -> Result<(), IntakeError> {
+    if width == 0 || height == 0 {
+        return Err(IntakeError::Corrupt(format!(
+            "the header gives a size of {width} x {height}"
+        )));
+    }
+    if width > limits.max_side
+        || height > limits.max_side
+        || width as u64 * height as u64 > limits.max_pixels
+    {
+        return Err(IntakeError::TooManyPixels {
+            width,
+            height,
+            max_side: limits.max_side,
+            max_pixels: limits.max_pixels,
+        });
+    }
+    Ok(())
+}
+
+type Raw = (RgbImage, u32, u32, bool, bool, u8);
+
+/// JPEG through jpeg-decoder, whose IDCT can scale by 1/2, 1/4 or 1/8 while decoding: a 12 MP phone
+/// photo is decoded straight to ~1000 rows instead of 4000 (benches/check.rs, "12mp").
+fn decode_jpeg(bytes: &[u8], limits: &IntakeLimits, swaps_axes: bool) -> Result<Raw, IntakeError> {
+    let mut decoder = jpeg_decoder::Decoder::new(Cursor::new(bytes));
+    decoder
+        .read_info()
+        .map_err(|e| IntakeError::Corrupt(e.to_string()))?;
+    let info = decoder
+        .info()
+        .ok_or_else(|| IntakeError::Corrupt("no frame header".into()))?;
+    let (w, h) = (info.width as u32, info.height as u32);
+    check_dimensions(w, h, limits)?;
+    // The upright height is the stored width when the orientation turns the image by 90 degrees.
+    let upright_h = if swaps_axes { w } else { h };
+    if upright_h > limits.analysis_height {
+        let f = limits.analysis_height as f64 / upright_h as f64;
+        let req_w = ((w as f64 * f).ceil() as u16).max(1);
+        let req_h = ((h as f64 * f).ceil() as u16).max(1);
+        decoder
+            .scale(req_w, req_h)
+            .map_err(|e| IntakeError::Corrupt(e.to_string()))?;
+    }
+    // Cap the decoder's own buffers at what the pixel limit allows (4 bytes per pixel for CMYK).
+    decoder.set_max_decoding_buffer_size((limits.max_pixels as usize).saturating_mul(4));
+    let pixels = decoder
+        .decode()
+        .map_err(|e| IntakeError::Corrupt(e.to_string()))?;
+    let info = decoder
+        .info()
+        .ok_or_else(|| IntakeError::Corrupt("no frame header".into()))?;
+    let (dw, dh) = (info.width as u32, info.height as u32);
+    let n = dw as usize * dh as usize;
+    use jpeg_decoder::PixelFormat::*;
+    let (rgb, gray) = match info.pixel_format {
+        RGB24 => (pixels, false),
+        L8 => (pixels.iter().flat_map(|&l| [l, l, l]).collect(), true),
+        L16 => (
+            pixels
+                .chunks_exact(2)
+                .flat_map(|p| [p[0], p[0], p[0]])
+                .collect(),
+            true,
+        ),
+        CMYK32 => (
+            pixels
+                .chunks_exact(4)
+                .flat_map(|p| {
+                    let k = 255 - p[3] as u32;
+                    [p[0], p[1], p[2]].map(|c| ((255 - c as u32) * k / 255) as u8)
+                })
+                .collect(),
+            false,
+        ),
+    };
+    if rgb.len() != n * 3 {
+        return Err(IntakeError::Corrupt(
+            "decoded pixel count does not match the header".into(),
+        ));
+    }
+    let image = RgbImage::from_raw(dw, dh, rgb)
+        .ok_or_else(|| IntakeError::Corrupt("decoded buffer has the wrong size".into()))?;
+    let depth = if info.pixel_format == L16 { 16 } else { 8 };
+    Ok((image, w, h, false, gray, depth))
+}
+
+/// PNG and WebP through the image crate, with its allocation limit set.
+fn decode_other(bytes: &[u8], format: Format, limits: &IntakeLimits) -> Result<Raw, IntakeError> {
+    let fmt = if format == Format::Png {
+        ImageFormat::Png
+    } else {
+        ImageFormat::WebP
+    };
+    let corrupt = |e: image::ImageError| IntakeError::Corrupt(e.to_string());
+    if format == Format::Png {
+        // The decoder reads past IHDR before it reports a size; the limits must come first.
+        let (w, h) = png_header_size(bytes)?;
+        check_dimensions(w, h, limits)?;
+    }
+    let reader = ImageReader::with_format(Cursor::new(bytes), fmt);
+    let mut decoder = reader.into_decoder().map_err(corrupt)?;
+    let (w, h) = decoder.dimensions();
+    check_dimensions(w, h, limits)?;
+    let mut image_limits = image::Limits::default();
+    image_limits.max_image_width = Some(limits.max_side);
+    image_limits.max_image_height = Some(limits.max_side);
+    // 16-bit RGBA is 8 bytes a pixel, plus the 8-bit copy made below.
+    image_limits.max_alloc = Some(limits.max_pixels.saturating_mul(12));
+    decoder.set_limits(image_limits).map_err(corrupt)?;
+    let colour = decoder.color_type();
+    let dynamic = DynamicImage::from_decoder(decoder).map_err(corrupt)?;
+    let had_alpha = colour.has_alpha();
+    let gray = !colour.has_color();
+    let depth = (colour.bits_per_pixel() / colour.channel_count() as u16) as u8;
+    let image = if had_alpha {
+        flatten_on_white(&dynamic)
+    } else {
+        dynamic.into_rgb8()
+    };
+    Ok((image, w, h, had_alpha, gray, depth))
+}
+
+/// Width and height from a PNG's IHDR chunk, which the format requires to come first.
+fn png_header_size(bytes: &[u8]) -> Result<(u32, u32), IntakeError> {
+    if bytes.len() < 24 || &bytes[12..16] != b"IHDR" {
+        return Err(IntakeError::Corrupt("PNG without an IHDR header".into()));
+    }
+    let be = |i: usize| u32::from_be_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
+    Ok((be(16), be(20)))
+}
+
+/// Transparent pixels become white: an ID photo cut out of its background is seen on white paper.
+fn flatten_on_white(image: &DynamicImage) -> RgbImage {
+    let rgba = image.to_rgba8();
+    let mut out = RgbImage::new(rgba.width(), rgba.height());
+    for (o, p) in out.pixels_mut().zip(rgba.pixels()) {
+        let a = p[3] as u32;
+        for c in 0..3 {
+            o[c] = ((p[c] as u32 * a + 255 * (255 - a) + 127) / 255) as u8;
+        }
+    }
+    out
+}
+
+/// Keeps the analysis copy between `target` and twice `target` rows tall.
+fn reduce_to_analysis_size(image: RgbImage, target: u32) -> RgbImage {
+    if image.height() <= target.saturating_mul(2) {
+        return image;
+    }
+    let w = ((image.width() as u64 * target as u64) / image.height() as u64).max(1) as u32;
+    imageops::resize(&image, w, target, imageops::FilterType::Triangle)
+}
+
+/// EXIF facts; a missing or malformed EXIF block just leaves them empty.
+pub fn read_exif(bytes: &[u8]) -> ExifFacts {
+    let Ok(exif) = exif::Reader::new().read_from_container(&mut Cursor::new(bytes)) else {
+        return ExifFacts::default();
+    };
+    let text = |tag| {
+        exif.get_field(tag, exif::In::PRIMARY)
+            .and_then(|f| match &f.value {
+                exif::Value::Ascii(parts) => parts
+                    .first()
+                    .map(|s| {
+                        String::from_utf8_lossy(s)
+                            .trim()
+                            .trim_end_matches('\0')
+                            .to_owned()
+                    })
+                    .filter(|s| !s.is_empty()),
+                _ => None,
+            })
+    };
+    let orientation = exif
+        .get_field(exif::Tag::Orientation, exif::In::PRIMARY)
+        .and_then(|f| f.value.get_uint(0))
+        .and_then(|v| u16::try_from(v).ok())
+        .filter(|v| (1..=8).contains(v));
+    let captured = [
+        exif::Tag::DateTimeOriginal,
+        exif::Tag::DateTimeDigitized,
+        exif::Tag::DateTime,
+    ]
+    .into_iter()
+    .find_map(|tag| {
+        text(tag).and_then(|s| NaiveDateTime::parse_from_str(&s, "%Y:%m:%d %H:%M:%S").ok())
+    });
+    let camera = match (text(exif::Tag::Make), text(exif::Tag::Model)) {
+        (Some(make), Some(model)) => Some(format!("{make} {model}")),
+        (a, b) => a.or(b),
+    };
+    ExifFacts {
+        orientation,
+        captured,
+        software: text(exif::Tag::Software),
+        camera,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::Profile;
+
+    fn limits() -> IntakeLimits {
+        Profile::default_profile().intake
+    }
+
+    fn encode(image: DynamicImage, format: ImageFormat) -> Vec<u8> {
+        let mut out = Cursor::new(Vec::new());
+        image.write_to(&mut out, format).unwrap();
+        out.into_inner()
+    }
+
+    fn gradient(w: u32, h: u32) -> RgbImage {
+        RgbImage::from_fn(w, h, |x, y| {
+            image::Rgb([(x % 256) as u8, (y % 256) as u8, 128])
+        })
+    }
+
+    #[test]
+    fn format_is_recognised_by_content_not_name() {
+        let png = encode(DynamicImage::ImageRgb8(gradient(20, 30)), ImageFormat::Png);
+        assert_eq!(sniff(&png), Ok(Format::Png));
+        let jpg = encode(DynamicImage::ImageRgb8(gradient(20, 30)), ImageFormat::Jpeg);
+        assert_eq!(sniff(&jpg), Ok(Format::Jpeg));
+        let d = decode(&png, &limits()).unwrap();
+        assert_eq!((d.width, d.height, d.format), (20, 30, Format::Png));
+    }
+
+    #[test]
+    fn empty_garbage_and_truncated_files_get_reasons() {
+        assert_eq!(decode(&[], &limits()).unwrap_err(), IntakeError::Empty);
+        let err = decode(b"hello, this is not an image at all", &limits()).unwrap_err();
+        assert_eq!(err.code(), "unsupported-format");
+        let gif = decode(b"GIF89a\x01\x00\x01\x00", &limits()).unwrap_err();
+        assert!(gif.to_string().contains("GIF"), "{gif}");
+        let jpg = encode(
+            DynamicImage::ImageRgb8(gradient(200, 300)),
+            ImageFormat::Jpeg,
+        );
+        for cut in [3, 20, jpg.len() / 3, jpg.len() - 10] {
+            // Truncated JPEGs either decode partially (grey fill) or fail with a reason; never panic.
+            if let Err(e) = decode(&jpg[..cut], &limits()) {
+                assert_eq!(e.code(), "unreadable-image", "cut {cut}: {e}");
+            }
+        }
+        let png = encode(
+            DynamicImage::ImageRgb8(gradient(200, 300)),
+            ImageFormat::Png,
+        );
+        let err = decode(&png[..png.len() / 2], &limits()).unwrap_err();
+        assert_eq!(err.code(), "unreadable-image");
+    }
+
+    #[test]
+    fn huge_png_is_refused_from_the_header() {
+        // A valid PNG header and IHDR claiming 50 000 x 50 000, with no pixel data behind it.
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        let mut ihdr = b"IHDR".to_vec();
+        ihdr.extend(50_000u32.to_be_bytes());
+        ihdr.extend(50_000u32.to_be_bytes());
+        ihdr.extend([8, 2, 0, 0, 0]);
+        png.extend(13u32.to_be_bytes());
+        png.extend(&ihdr);
+        png.extend(crc32(&ihdr).to_be_bytes());
+        let err = decode(&png, &limits()).unwrap_err();
+        assert_eq!(err.code(), "image-too-large", "{err}");
+    }
+
+    #[test]
+    fn file_size_limit_is_checked_first() {
+        let mut l = limits();
+        l.max_bytes = 10;
+        assert_eq!(
+            decode(&[0xFF; 11], &l).unwrap_err().code(),
+            "file-too-large"
+        );
+    }
+
+    #[test]
+    fn sixteen_bit_alpha_palette_and_gray_are_decoded() {
+        let w = 40;
+        let h = 60;
+        let rgb16 = image::ImageBuffer::<image::Rgb<u16>, _>::from_fn(w, h, |x, _| {
+            image::Rgb([x as u16 * 1000, 20000, 65535])
+        });
+        let d = decode(
+            &encode(DynamicImage::ImageRgb16(rgb16), ImageFormat::Png),
+            &limits(),
+        )
+        .unwrap();
+        assert_eq!(d.bit_depth, 16);
+        assert_eq!(d.image.get_pixel(0, 0)[2], 255);
+
+        let rgba = image::RgbaImage::from_fn(w, h, |x, _| {
+            image::Rgba([0, 0, 0, if x < 20 { 0 } else { 255 }])
+        });
+        let d = decode(
+            &encode(DynamicImage::ImageRgba8(rgba), ImageFormat::Png),
+            &limits(),
+        )
+        .unwrap();
+        assert!(d.had_alpha);
+        assert_eq!(
+            d.image.get_pixel(5, 5).0,
+            [255, 255, 255],
+            "transparent becomes white"
+        );
+        assert_eq!(d.image.get_pixel(30, 5).0, [0, 0, 0]);
+
+        let gray = image::GrayImage::from_fn(w, h, |x, _| image::Luma([x as u8 * 4]));
+        let d = decode(
+            &encode(DynamicImage::ImageLuma8(gray.clone()), ImageFormat::Png),
+            &limits(),
+        )
+        .unwrap();
+        assert!(d.stored_gray);
+        let d = decode(
+            &encode(DynamicImage::ImageLuma8(gray), ImageFormat::Jpeg),
+            &limits(),
+        )
+        .unwrap();
+        assert!(d.stored_gray);
+    }
+
+    #[test]
+    fn large_jpeg_is_reduced_in_the_decoder() {
+        let jpg = encode(
+            DynamicImage::ImageRgb8(gradient(1600, 2400)),
+            ImageFormat::Jpeg,
+        );
+        let d = decode(&jpg, &limits()).unwrap();
+        assert_eq!((d.width, d.height), (1600, 2400));
+        assert!(
+            d.image.height() >= 756 && d.image.height() <= 1512,
+            "{}",
+            d.image.height()
+        );
+        assert!((d.scale_to_original() - 2400.0 / d.image.height() as f64).abs() < 1e-9);
+    }
+
+    fn crc32(data: &[u8]) -> u32 {
+        let mut crc = 0xFFFF_FFFFu32;
+        for &b in data {
+            crc ^= b as u32;
+            for _ in 0..8 {
+                crc = if crc & 1 != 0 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+}

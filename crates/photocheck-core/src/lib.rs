@@ -1,0 +1,481 @@
+//! photocheck-core: the check engine. Bytes and a profile in, a report out; pure and synchronous, so the
+//! CLI, the queue workers, the review pages and the tuning command all run exactly the same checks.
+//!
+//! Pipeline: intake (sniff, limits, decode, EXIF orientation) -> face detection (two passes) ->
+//! segmentation and head geometry -> measures -> rules -> decision.
+
+pub mod annotate;
+pub mod detect;
+pub mod geometry;
+pub mod intake;
+pub mod measure;
+pub mod messages;
+pub mod profile;
+pub mod rules;
+
+use std::time::Instant;
+
+use chrono::NaiveDate;
+use image::RgbImage;
+use serde::{Deserialize, Serialize};
+
+pub use crate::detect::FaceBox;
+pub use crate::geometry::{HeadGeometry, Segmentation};
+pub use crate::intake::{ExifFacts, Format, IntakeError};
+pub use crate::measure::{BackgroundMeasures, FaceMeasures};
+pub use crate::profile::{Profile, ProfileError};
+pub use crate::rules::{Decision, Reason, RuleId, RuleResult, Status};
+
+use crate::profile::Limit;
+
+/// What the engine needs from outside besides the photo: today's date, for the photo's age.
+#[derive(Debug, Clone, Copy)]
+pub struct Context {
+    pub today: NaiveDate,
+}
+
+impl Context {
+    pub fn on(today: NaiveDate) -> Context {
+        Context { today }
+    }
+}
+
+/// The face in the report: original-image px, integers.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct FaceReport {
+    pub x: i64,
+    pub y: i64,
+    pub w: i64,
+    pub h: i64,
+    pub score: f64,
+}
+
+/// Head geometry in the report: original-image px, and mm on the printed photo.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct HeadReport {
+    pub crown_y: f64,
+    pub chin_y: f64,
+    pub left_x: f64,
+    pub right_x: f64,
+    pub centre_x: f64,
+    pub length_px: f64,
+    pub width_px: f64,
+    pub length_mm: f64,
+    pub width_mm: f64,
+    /// Head centre minus photo centre, mm (negative: left of centre).
+    pub centre_offset_mm: f64,
+    /// Crown below the top edge, px at the profile's reference height.
+    pub top_margin_ref_px: f64,
+    pub crown_at_edge: bool,
+    pub chin_from_edge: bool,
+}
+
+/// Raw measures, for reviewers and threshold tuning.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Measures {
+    pub background: Option<BackgroundMeasures>,
+    pub face: Option<FaceMeasures>,
+    pub clothing_luma: Option<f64>,
+    /// Faces found before the size filter (all detections).
+    pub detections: usize,
+    /// The second, larger detection pass ran.
+    pub fine_pass: bool,
+    pub segmentation_reliable: Option<bool>,
+}
+
+/// Why the photo could not be read at all.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReadError {
+    pub code: String,
+    pub message: String,
+}
+
+/// The outcome of checking one photo. Field order and names follow the `check --json` contract.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub decision: Decision,
+    pub reasons: Vec<Reason>,
+    pub rules: Vec<RuleResult>,
+    pub faces: usize,
+    pub face: Option<FaceReport>,
+    /// Upright size of the upload, px.
+    pub width: u32,
+    pub height: u32,
+    pub timing_ms: f64,
+    pub profile: String,
+    pub format: Option<Format>,
+    pub head: Option<HeadReport>,
+    pub exif: ExifFacts,
+    pub measures: Measures,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ReadError>,
+}
+
+impl Report {
+    pub fn rule(&self, id: RuleId) -> Option<&RuleResult> {
+        self.rules.iter().find(|r| r.rule == id)
+    }
+}
+
+/// Everything computed on the way, for drawing overlays (analysis-image px).
+pub struct Analysis {
+    pub image: RgbImage,
+    /// Original px per analysis px.
+    pub scale: f64,
+    pub faces: Vec<FaceBox>,
+    pub segmentation: Option<Segmentation>,
+    pub head: Option<HeadGeometry>,
+}
+
+/// Checks one photo.
+pub fn check(bytes: &[u8], profile: &Profile, ctx: &Context) -> Report {
+    analyse(bytes, profile, ctx).0
+}
+
+/// Checks one photo and keeps the intermediate images and masks.
+pub fn analyse(bytes: &[u8], profile: &Profile, ctx: &Context) -> (Report, Option<Analysis>) {
+    let started = Instant::now();
+    let decoded = match intake::decode(bytes, &profile.intake) {
+        Ok(d) => d,
+        Err(e) => return (unreadable(&e, profile, started), None),
+    };
+    let image = decoded.image;
+    let (ah, scale) = (
+        image.height() as f64,
+        decoded.height as f64 / image.height() as f64,
+    );
+    let gray = geometry::to_gray(&image);
+    let detections = detect::detect(&gray, &profile.detection);
+    let main = detections.faces.first().copied();
+    let persons = match main {
+        Some(m) => detections
+            .faces
+            .iter()
+            .filter(|f| f.w >= profile.detection.other_face_ratio * m.w)
+            .count(),
+        None => 0,
+    };
+    let mm = |px: f64| profile.px_to_mm(px, ah);
+    let r = &profile.rules;
+    let mut rules = Vec::with_capacity(24);
+    let mut measures = Measures {
+        detections: detections.faces.len(),
+        fine_pass: detections.fine_pass,
+        ..Measures::default()
+    };
+
+    rules.push(RuleResult::measured(
+        RuleId::Dimensions,
+        decoded.width as f64 / decoded.height as f64,
+        &r.dimensions,
+    ));
+    rules.push(RuleResult::measured(
+        RuleId::Resolution,
+        decoded.height as f64,
+        &r.resolution,
+    ));
+    rules.push(face_count_rule(persons));
+
+    let mut segmentation = None;
+    let mut head = None;
+    let mut head_report = None;
+    if let Some(face) = main {
+        let seg = geometry::segment(&image, &face);
+        measures.segmentation_reliable = Some(seg.reliable);
+        let fm = measure::face(&image, &gray, &face, profile.photo.reference_height_px);
+        measures.face = fm;
+        match fm {
+            Some(fm) => rules.push(RuleResult::measured(RuleId::Colour, fm.chroma, &r.colour)),
+            None => rules.push(RuleResult::unmeasured(
+                RuleId::Colour,
+                Some(&r.colour),
+                "face too small",
+            )),
+        }
+        let geom = if seg.reliable {
+            geometry::head_geometry(&seg, &gray, &face, &profile.head)
+        } else {
+            None
+        };
+        head = geom;
+        match geom {
+            Some(g) => {
+                let length_mm = mm(g.length());
+                let width_mm = mm(g.width());
+                let offset_mm = mm(g.centre_x - image.width() as f64 / 2.0);
+                let top_ref = g.crown_y * profile.photo.reference_height_px as f64 / ah;
+                let mut length =
+                    RuleResult::measured(RuleId::HeadLength, length_mm, &r.head_length);
+                if g.crown_at_edge && length.status != Status::Fail {
+                    // The head may go on above the frame: the length is only a lower bound.
+                    length = uncertain(length, "top of the head is at the top edge");
+                } else if !g.chin_from_edge && length.status == Status::Pass {
+                    length = uncertain(length, "no clear chin edge; chin placed from the face box");
+                }
+                rules.push(length);
+                rules.push(RuleResult::measured(
+                    RuleId::HeadWidth,
+                    width_mm,
+                    &r.head_width,
+                ));
+                rules.push(RuleResult::measured(
+                    RuleId::HeadCentring,
+                    offset_mm.abs(),
+                    &r.head_centring,
+                ));
+                rules.push(RuleResult::measured(
+                    RuleId::TopMargin,
+                    top_ref,
+                    &r.top_margin,
+                ));
+                head_report = Some(HeadReport {
+                    crown_y: round1(g.crown_y * scale),
+                    chin_y: round1(g.chin_y * scale),
+                    left_x: round1(g.left_x * scale),
+                    right_x: round1(g.right_x * scale),
+                    centre_x: round1(g.centre_x * scale),
+                    length_px: round1(g.length() * scale),
+                    width_px: round1(g.width() * scale),
+                    length_mm: round2(length_mm),
+                    width_mm: round2(width_mm),
+                    centre_offset_mm: round2(offset_mm),
+                    top_margin_ref_px: round1(top_ref),
+                    crown_at_edge: g.crown_at_edge,
+                    chin_from_edge: g.chin_from_edge,
+                });
+                measures.clothing_luma = measure::clothing(&gray, &seg, &g, &face);
+            }
+            None => {
+                let why = "the head could not be separated from the background";
+                for (id, l) in [
+                    (RuleId::HeadLength, &r.head_length),
+                    (RuleId::HeadWidth, &r.head_width),
+                    (RuleId::HeadCentring, &r.head_centring),
+                    (RuleId::TopMargin, &r.top_margin),
+                ] {
+                    rules.push(RuleResult::unmeasured(id, Some(l), why));
+                }
+            }
+        }
+        measures.background = measure::background(&image, &seg, &profile.background);
+        segmentation = Some(seg);
+    } else {
+        let why = "no face";
+        for (id, l) in [
+            (RuleId::Colour, &r.colour),
+            (RuleId::HeadLength, &r.head_length),
+            (RuleId::HeadWidth, &r.head_width),
+            (RuleId::HeadCentring, &r.head_centring),
+            (RuleId::TopMargin, &r.top_margin),
+        ] {
+            rules.push(RuleResult::unmeasured(id, Some(l), why));
+        }
+    }
+
+    background_rules(&mut rules, measures.background.as_ref(), r);
+    face_rules(&mut rules, measures.face.as_ref(), r);
+    match measures.clothing_luma {
+        Some(v) => rules.push(RuleResult::measured(RuleId::Clothing, v, &r.clothing)),
+        None => rules.push(RuleResult::unmeasured(
+            RuleId::Clothing,
+            Some(&r.clothing),
+            "clothing not in the picture",
+        )),
+    }
+    rules.push(recency_rule(&decoded.exif, ctx, &r.recency));
+    rules.push(retouching_rule(&decoded.exif, &profile.retouching.editors));
+    for id in [
+        RuleId::EyesOpen,
+        RuleId::Eyewear,
+        RuleId::Headwear,
+        RuleId::Expression,
+    ] {
+        if profile.attributes.review.contains(&id) {
+            rules.push(RuleResult::unmeasured(
+                id,
+                None,
+                "not measured reliably by this engine; a reviewer decides",
+            ));
+        }
+    }
+
+    let (decision, reasons) = rules::decide(&rules);
+    let report = Report {
+        decision,
+        reasons,
+        rules,
+        faces: persons,
+        face: main.map(|f| {
+            let f = f.scaled(scale);
+            FaceReport {
+                x: f.x.round() as i64,
+                y: f.y.round() as i64,
+                w: f.w.round() as i64,
+                h: f.h.round() as i64,
+                score: round2(f.score),
+            }
+        }),
+        width: decoded.width,
+        height: decoded.height,
+        timing_ms: elapsed_ms(started),
+        profile: profile.name.clone(),
+        format: Some(decoded.format),
+        head: head_report,
+        exif: decoded.exif,
+        measures,
+        error: None,
+    };
+    let analysis = Analysis {
+        image,
+        scale,
+        faces: detections.faces,
+        segmentation,
+        head,
+    };
+    (report, Some(analysis))
+}
+
+fn uncertain(mut r: RuleResult, note: &str) -> RuleResult {
+    r.status = Status::Uncertain;
+    r.unusable = false;
+    r.note = Some(note.to_owned());
+    r
+}
+
+/// One person: pass. None, or several people of comparable size: unusable beyond doubt.
+fn face_count_rule(persons: usize) -> RuleResult {
+    let status = if persons == 1 {
+        Status::Pass
+    } else {
+        Status::Fail
+    };
+    let side = (persons > 1)
+        .then_some(rules::Side::High)
+        .or((persons == 0).then_some(rules::Side::Low));
+    RuleResult {
+        rule: RuleId::FaceCount,
+        status,
+        value: Some(persons as f64),
+        unit: RuleId::FaceCount.unit().into(),
+        min: Some(1.0),
+        max: Some(1.0),
+        unusable: persons != 1,
+        code: (persons != 1).then(|| rules::reason_code(RuleId::FaceCount, side).to_owned()),
+        note: None,
+    }
+}
+
+fn background_rules(
+    rules: &mut Vec<RuleResult>,
+    m: Option<&BackgroundMeasures>,
+    r: &profile::Rules,
+) {
+    let items: [(RuleId, &Limit, fn(&BackgroundMeasures) -> f64); 4] = [
+        (RuleId::Background, &r.background, |m| m.delta_e_white),
+        (
+            RuleId::BackgroundUniformity,
+            &r.background_uniformity,
+            |m| m.luma_std,
+        ),
+        (RuleId::BackgroundClutter, &r.background_clutter, |m| {
+            m.non_white_pct
+        }),
+        (RuleId::BackgroundShadow, &r.background_shadow, |m| {
+            m.shadow_pct
+        }),
+    ];
+    for (id, limit, get) in items {
+        rules.push(match m {
+            Some(m) => RuleResult::measured(id, get(m), limit),
+            None => RuleResult::unmeasured(id, Some(limit), "too little background to measure"),
+        });
+    }
+}
+
+fn face_rules(rules: &mut Vec<RuleResult>, m: Option<&FaceMeasures>, r: &profile::Rules) {
+    let items: [(RuleId, &Limit, fn(&FaceMeasures) -> f64); 5] = [
+        (RuleId::Exposure, &r.exposure, |m| m.clipped_pct),
+        (RuleId::Brightness, &r.brightness, |m| m.mean_luma),
+        (RuleId::DynamicRange, &r.dynamic_range, |m| m.dynamic_range),
+        (RuleId::Lighting, &r.lighting, |m| m.balance_pct),
+        (RuleId::Sharpness, &r.sharpness, |m| m.sharpness),
+    ];
+    for (id, limit, get) in items {
+        rules.push(match m {
+            Some(m) => RuleResult::measured(id, get(m), limit),
+            None => RuleResult::unmeasured(id, Some(limit), "no face to measure on"),
+        });
+    }
+}
+
+fn recency_rule(exif: &ExifFacts, ctx: &Context, limit: &Limit) -> RuleResult {
+    let Some(captured) = exif.captured else {
+        return RuleResult::unmeasured(RuleId::Recency, Some(limit), "no EXIF capture date");
+    };
+    let days = (ctx.today - captured.date()).num_days();
+    if days < -1 {
+        return RuleResult::unmeasured(
+            RuleId::Recency,
+            Some(limit),
+            "EXIF capture date is in the future",
+        );
+    }
+    RuleResult::measured(RuleId::Recency, days.max(0) as f64, limit)
+}
+
+fn retouching_rule(exif: &ExifFacts, editors: &[String]) -> RuleResult {
+    let software = exif.software.as_deref().unwrap_or("");
+    let lower = software.to_lowercase();
+    let edited = !software.is_empty() && editors.iter().any(|e| lower.contains(&e.to_lowercase()));
+    RuleResult {
+        rule: RuleId::Retouching,
+        status: if edited { Status::Fail } else { Status::Pass },
+        value: Some(if edited { 1.0 } else { 0.0 }),
+        unit: RuleId::Retouching.unit().into(),
+        min: None,
+        max: Some(0.0),
+        unusable: false,
+        code: edited.then(|| rules::reason_code(RuleId::Retouching, None).to_owned()),
+        note: (!software.is_empty()).then(|| software.to_owned()),
+    }
+}
+
+fn unreadable(e: &IntakeError, profile: &Profile, started: Instant) -> Report {
+    let (en, zh) = e.messages();
+    Report {
+        decision: Decision::Reject,
+        reasons: vec![Reason {
+            code: e.code().into(),
+            rule: RuleId::Dimensions,
+            message_en: en,
+            message_zh: zh,
+        }],
+        rules: Vec::new(),
+        faces: 0,
+        face: None,
+        width: 0,
+        height: 0,
+        timing_ms: elapsed_ms(started),
+        profile: profile.name.clone(),
+        format: None,
+        head: None,
+        exif: ExifFacts::default(),
+        measures: Measures::default(),
+        error: Some(ReadError {
+            code: e.code().into(),
+            message: e.to_string(),
+        }),
+    }
+}
+
+fn elapsed_ms(started: Instant) -> f64 {
+    (started.elapsed().as_secs_f64() * 1e5).round() / 100.0
+}
+
+fn round1(v: f64) -> f64 {
+    (v * 10.0).round() / 10.0
+}
+
+fn round2(v: f64) -> f64 {
+    (v * 100.0).round() / 100.0
+}

@@ -1,0 +1,227 @@
+//! Applicant-facing messages, English and Chinese, for every reason code. Each says what was measured
+//! and what is required, so the applicant knows what to change.
+
+use crate::rules::RuleResult;
+
+/// (English, Chinese) message for a reason code on a rule result.
+pub fn describe(code: &str, r: &RuleResult) -> (String, String) {
+    let v = r.value;
+    let (en_unit, zh_unit) = units(&r.unit);
+    let measured_en = match v {
+        Some(v) => format!("measured {}{en_unit}", num(v)),
+        None => "could not be measured".to_owned(),
+    };
+    let measured_zh = match v {
+        Some(v) => format!("测得 {}{zh_unit}", num(v)),
+        None => "无法测量".to_owned(),
+    };
+    let req_en = required(r, en_unit, "-");
+    let req_zh = required(r, zh_unit, "–");
+    let with = |en: &str, zh: &str| {
+        (
+            format!(
+                "{en}: {measured_en}{}",
+                req_en
+                    .as_ref()
+                    .map(|q| format!(", required {q}"))
+                    .unwrap_or_default()
+            ),
+            format!(
+                "{zh}：{measured_zh}{}",
+                req_zh
+                    .as_ref()
+                    .map(|q| format!("，要求 {q}"))
+                    .unwrap_or_default()
+            ),
+        )
+    };
+    let plain = |en: &str, zh: &str| (en.to_owned(), zh.to_owned());
+    match code {
+        "wrong-aspect-ratio" => with(
+            "Photo proportions are wrong; crop it to 22 x 32 mm (width x height)",
+            "照片比例不符合要求，请裁剪为宽 22 毫米、高 32 毫米",
+        ),
+        "resolution-too-low" => with(
+            "Photo resolution is too low; upload a larger original",
+            "照片分辨率过低，请上传更大的原图",
+        ),
+        "not-colour" => with(
+            "Photo is not in colour; upload a colour photo",
+            "照片不是彩色照片，请上传彩色照片",
+        ),
+        "no-face" => plain(
+            "No face was found; upload a frontal portrait of yourself",
+            "未检测到人脸，请上传本人正面免冠照片",
+        ),
+        "several-faces" => (
+            format!(
+                "More than one person is in the photo ({} faces); only you may be in it",
+                num(v.unwrap_or(0.0))
+            ),
+            format!(
+                "照片中有多人（检测到 {} 张人脸），照片中只能有本人",
+                num(v.unwrap_or(0.0))
+            ),
+        ),
+        "head-too-small" => with(
+            "Head is too small; move closer or crop tighter",
+            "头部尺寸偏小",
+        ),
+        "head-too-large" => with("Head is too large; step back or crop wider", "头部尺寸偏大"),
+        "head-too-narrow" => with("Head is too narrow in the frame", "头部宽度偏小"),
+        "head-too-wide" => with("Head is too wide in the frame", "头部宽度偏大"),
+        "head-not-measurable" => (
+            format!(
+                "Head size could not be measured ({})",
+                r.note.as_deref().unwrap_or("no clear outline")
+            ),
+            "无法测量头部尺寸，请使用白色背景、完整拍到头顶和下巴".to_owned(),
+        ),
+        "head-off-centre" => with(
+            "Head is not centred; centre it left to right",
+            "头部位置不正，请使头部左右居中",
+        ),
+        "head-too-high" => with(
+            "Top of the head is too close to the top edge",
+            "头顶距照片上沿过近",
+        ),
+        "head-too-low" => with(
+            "Top of the head is too far below the top edge",
+            "头顶距照片上沿过远",
+        ),
+        "background-not-white" => with(
+            "Background is not white; use a plain white background",
+            "背景不是白色，请使用纯白色背景",
+        ),
+        "background-uneven" => with("Background is not evenly lit", "背景亮度不均匀"),
+        "background-cluttered" => with(
+            "Background has objects or patterns on it; use a plain white wall",
+            "背景有杂物或图案，请使用纯白色背景",
+        ),
+        "background-shadow" => with("There are shadows on the background", "背景上有阴影"),
+        "overexposed" => with(
+            "Face is overexposed (washed-out highlights)",
+            "照片过曝，面部高光溢出",
+        ),
+        "too-bright" => with("Face is too bright", "面部过亮"),
+        "too-dark" => with(
+            "Face is too dark; take the photo in more light",
+            "面部过暗，请在光线充足处拍摄",
+        ),
+        "low-contrast" => with("Face has too little contrast", "面部对比度过低"),
+        "uneven-lighting" => with(
+            "Light on the face is uneven (one side darker)",
+            "面部光线不均匀，一侧偏暗",
+        ),
+        "blurred" => with(
+            "Photo is blurred; hold the camera still and focus on the face",
+            "照片模糊，请对焦面部并保持稳定",
+        ),
+        "clothing-too-light" => with(
+            "Clothing is too light; wear dark clothes that contrast with the white background",
+            "服装颜色过浅，请穿深色衣服",
+        ),
+        "photo-too-old" => with(
+            "Photo was taken too long ago; use a photo from the last 6 months",
+            "照片拍摄时间过早，请使用近 6 个月内的照片",
+        ),
+        "capture-date-unknown" => (
+            format!(
+                "The date the photo was taken is unknown ({})",
+                r.note.as_deref().unwrap_or("no EXIF date")
+            ),
+            "无法确认拍摄日期（照片须为近 6 个月内拍摄）".to_owned(),
+        ),
+        "edited-with-software" => (
+            format!(
+                "Photo was saved by editing software ({}); photos must not be retouched",
+                r.note.as_deref().unwrap_or("unknown")
+            ),
+            format!(
+                "照片经过修图软件处理（{}），不得修图",
+                r.note.as_deref().unwrap_or("未知")
+            ),
+        ),
+        "check-eyes-open" => plain(
+            "A reviewer checks that the eyes are open",
+            "需人工确认：双眼睁开、平视镜头",
+        ),
+        "check-eyewear" => plain(
+            "A reviewer checks for glasses or sunglasses",
+            "需人工确认：未佩戴墨镜或反光眼镜",
+        ),
+        "check-headwear" => plain(
+            "A reviewer checks for a hat, scarf or mask",
+            "需人工确认：未佩戴帽子、头巾或口罩",
+        ),
+        "check-expression" => plain(
+            "A reviewer checks for a natural expression",
+            "需人工确认：表情自然",
+        ),
+        other => (
+            format!("Rule {} did not pass ({other})", r.rule),
+            format!("规则 {} 未通过（{other}）", r.rule),
+        ),
+    }
+}
+
+fn units(unit: &str) -> (&'static str, &'static str) {
+    match unit {
+        "mm" => (" mm", " 毫米"),
+        "%" => (" %", "%"),
+        "px" | "px@ref" => (" px", " 像素"),
+        "days" => (" days", " 天"),
+        "faces" => ("", ""),
+        _ => ("", ""),
+    }
+}
+
+fn required(r: &RuleResult, unit: &str, dash: &str) -> Option<String> {
+    match (r.min, r.max) {
+        (Some(lo), Some(hi)) => Some(format!("{}{dash}{}{unit}", num(lo), num(hi))),
+        (Some(lo), None) => Some(format!(">= {}{unit}", num(lo))),
+        (None, Some(hi)) => Some(format!("<= {}{unit}", num(hi))),
+        (None, None) => None,
+    }
+}
+
+/// A number as people write it: integers without decimals, others with one (or three when small).
+fn num(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e9 {
+        format!("{v:.0}")
+    } else if v.abs() < 1.0 {
+        format!("{v:.3}")
+    } else {
+        format!("{v:.1}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::profile::Limit;
+    use crate::rules::{RuleId, RuleResult};
+
+    #[test]
+    fn head_too_small_reads_as_the_issue_asks() {
+        let l = Limit {
+            min: Some(19.0),
+            max: Some(22.0),
+            margin: 0.4,
+            ..Limit::default()
+        };
+        let r = RuleResult::measured(RuleId::HeadLength, 17.6, &l);
+        let reason = r.reason().unwrap();
+        assert_eq!(reason.code, "head-too-small");
+        assert_eq!(
+            reason.message_zh,
+            "头部尺寸偏小：测得 17.6 毫米，要求 19–22 毫米"
+        );
+        assert!(
+            reason
+                .message_en
+                .contains("measured 17.6 mm, required 19-22 mm"),
+            "{}",
+            reason.message_en
+        );
+    }
+}
