@@ -2,8 +2,10 @@
 //! crown (top of the hair), chin, head width and horizontal centre.
 //!
 //! The background is grown from the image border (top edge, and the sides down to the face), accepting a
-//! pixel when it is close in colour to its neighbour and within a generous distance of the border's median
-//! colour, so gradients and vignettes are followed while hair, skin and clothing stop the growth. The
+//! pixel when it is close in colour to its neighbour, within a bounded distance of the border's median
+//! colour and closer to it than to the face's colour, so gradients and vignettes are followed while
+//! hair, skin and clothing stop the growth. Soft shadows (the wall's tone, darker, changing slowly) are
+//! followed too, so they are measured as background in shadow rather than taken for the person. The
 //! person is the non-background component that holds the face; anything else not background is an object
 //! on the background.
 
@@ -28,6 +30,8 @@ pub struct Segmentation {
     pub labels: Vec<u8>,
     /// Median colour of the border seeds: the background's reference colour.
     pub reference: [f64; 3],
+    /// Median colour of the face core.
+    pub face_colour: [f64; 3],
     /// False when the background growth ran into the face: the geometry cannot be trusted.
     pub reliable: bool,
 }
@@ -103,6 +107,20 @@ fn step(a: &[u8], b: &[u8]) -> u8 {
 
 /// Largest colour change between neighbouring background pixels (max over channels).
 const LOCAL_STEP: u8 = 14;
+/// A shadow darkens the wall gradually: at most this much from one pixel to the next. Hair edges,
+/// even grey hair on white, change faster at analysis size.
+const SHADOW_STEP: u8 = 6;
+
+/// The wall's own tone, darkened to no less than half its brightness: background in shadow.
+#[inline]
+fn in_shadow(p: &[u8], wall: [f64; 3]) -> bool {
+    let sum = p[0] as f64 + p[1] as f64 + p[2] as f64;
+    let wall_sum = wall[0] + wall[1] + wall[2];
+    if sum < 0.5 * wall_sum || sum > wall_sum + 15.0 || wall_sum < 1.0 {
+        return false;
+    }
+    (0..3).all(|c| (p[c] as f64 / sum - wall[c] / wall_sum).abs() < 0.02)
+}
 
 /// Labels background, person and other pixels.
 pub fn segment(img: &RgbImage, face: &FaceBox) -> Segmentation {
@@ -137,19 +155,20 @@ pub fn segment(img: &RgbImage, face: &FaceBox) -> Segmentation {
         seed_dist.push(dist2(&[chans[0][i], chans[1][i], chans[2][i]], reference).sqrt());
     }
     seed_dist.sort_unstable_by(f64::total_cmp);
-    let spread = seed_dist
-        .get(seed_dist.len() * 3 / 4)
-        .copied()
-        .unwrap_or(0.0);
-    let limit = (spread * 2.0 + 30.0).clamp(30.0, 75.0);
+    let spread = seed_dist.get(seed_dist.len() * 3 / 4).copied().unwrap_or(0.0);
+    let limit = (spread * 2.0 + 25.0).clamp(25.0, 60.0);
     let limit2 = limit * limit;
+    // The face's own colour: a pixel closer to it than to the background is never background, which
+    // keeps the growth out of pale skin on a light grey wall.
+    let face_ref = face_colour(img, face);
 
     let mut labels = vec![OTHER; n];
     let mut queue = VecDeque::new();
     for y in 0..seed_bottom {
         for x in 0..w {
             let i = (y * w + x) as usize;
-            if is_seed(x, y) && dist2(&px[i * 3..i * 3 + 3], reference) <= limit2 {
+            let p = &px[i * 3..i * 3 + 3];
+            if is_seed(x, y) && dist2(p, reference) <= limit2 && closer_to_background(p, reference, face_ref) {
                 labels[i] = BACKGROUND;
                 queue.push_back(i);
             }
@@ -161,7 +180,11 @@ pub fn segment(img: &RgbImage, face: &FaceBox) -> Segmentation {
         let mut visit = |j: usize| {
             if labels[j] == OTHER {
                 let there = &px[j * 3..j * 3 + 3];
-                if step(here, there) <= LOCAL_STEP && dist2(there, reference) <= limit2 {
+                let d = step(here, there);
+                let like_wall = d <= LOCAL_STEP
+                    && dist2(there, reference) <= limit2
+                    && closer_to_background(there, reference, face_ref);
+                if like_wall || (d <= SHADOW_STEP && in_shadow(there, reference)) {
                     labels[j] = BACKGROUND;
                     queue.push_back(j);
                 }
@@ -223,8 +246,29 @@ pub fn segment(img: &RgbImage, face: &FaceBox) -> Segmentation {
         height: h,
         labels,
         reference,
+        face_colour: face_ref,
         reliable,
     }
+}
+
+#[inline]
+fn closer_to_background(p: &[u8], background: [f64; 3], face: [f64; 3]) -> bool {
+    dist2(p, background) < dist2(p, face)
+}
+
+/// Median colour of the face core.
+pub fn face_colour(img: &RgbImage, face: &FaceBox) -> [f64; 3] {
+    let (x0, y0, x1, y1) = core_box(face, img.width(), img.height());
+    let mut chans = [Vec::new(), Vec::new(), Vec::new()];
+    for y in y0..y1 {
+        for x in x0..x1 {
+            let p = img.get_pixel(x, y).0;
+            for c in 0..3 {
+                chans[c].push(p[c]);
+            }
+        }
+    }
+    [median_channel(&mut chans[0]), median_channel(&mut chans[1]), median_channel(&mut chans[2])]
 }
 
 /// The inner part of the face box (x0, y0, x1, y1), clipped: certainly face, whatever the pose.
@@ -334,15 +378,17 @@ pub fn head_geometry(
     if widths.is_empty() {
         return None;
     }
+    // The narrowest quarter: hair falling beside the face widens the lower rows, the head does not.
     widths.sort_by_key(|(l, r)| r - l);
-    let (left, right) = widths[widths.len() / 2];
+    let (left, right) = widths[widths.len() / 4];
+    let (left, right) = (left as f64, right as f64);
     mids.sort_unstable_by(f64::total_cmp);
     let centre_x = mids[mids.len() / 2];
     Some(HeadGeometry {
         crown_y: crown as f64,
         chin_y,
-        left_x: left as f64,
-        right_x: right as f64,
+        left_x: left,
+        right_x: right,
         centre_x,
         crown_at_edge,
         chin_from_edge,
