@@ -79,7 +79,7 @@ pub fn draw(analysis: &Analysis, report: &Report, profile: &Profile) -> RgbImage
         fill(&mut img, 0.0, top, tick as f64, bottom, BAND_TINT);
         fill(
             &mut img,
-            (w - tick) as f64,
+            w.saturating_sub(tick) as f64,
             top,
             w as f64,
             bottom,
@@ -108,7 +108,7 @@ pub fn draw(analysis: &Analysis, report: &Report, profile: &Profile) -> RgbImage
         );
     }
 
-    // The first face is the one the engine measured (detections come largest first).
+    // The first face is the one the engine measured (detections come widest first).
     for (i, f) in analysis.faces.iter().enumerate().rev() {
         let thickness = if i == 0 { 2 * t } else { t };
         face_box(&mut img, f, thickness, FACE_COLOUR);
@@ -460,10 +460,11 @@ mod tests {
             h: -5.0,
             score: 0.0,
         });
-        draw(
-            &a,
-            &report(Decision::Reject, Vec::new()),
-            &Profile::default_profile(),
-        );
+        let profile = Profile::default_profile();
+        let r = report(Decision::Reject, Vec::new());
+        draw(&a, &r, &profile);
+        // Smaller than any band tick or strip cell.
+        a.image = RgbImage::new(1, 1);
+        assert_eq!(draw(&a, &r, &profile).width(), 1);
     }
 }
