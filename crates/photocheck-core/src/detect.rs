@@ -59,8 +59,27 @@ thread_local! {
     static DETECTOR: RefCell<Option<Box<dyn rustface::Detector>>> = const { RefCell::new(None) };
 }
 
+/// How thoroughly one pass scans.
+#[derive(Debug, Clone, Copy)]
+pub struct Scan {
+    pub score_threshold: f64,
+    pub step: u32,
+    pub pyramid_factor: f32,
+}
+
+impl Scan {
+    /// rustface's own defaults: the thorough scan.
+    pub fn thorough(score_threshold: f64) -> Scan {
+        Scan {
+            score_threshold,
+            step: 4,
+            pyramid_factor: 0.8,
+        }
+    }
+}
+
 /// Runs the detector on one grayscale image; boxes in that image's coordinates, largest first.
-pub fn detect_gray(gray: &GrayImage, score_threshold: f64) -> Vec<FaceBox> {
+pub fn detect_gray(gray: &GrayImage, scan: Scan) -> Vec<FaceBox> {
     if gray.width() < WINDOW || gray.height() < WINDOW {
         return Vec::new();
     }
@@ -70,11 +89,12 @@ pub fn detect_gray(gray: &GrayImage, score_threshold: f64) -> Vec<FaceBox> {
         let detector = slot.get_or_insert_with(|| {
             let mut d = rustface::create_detector_with_model(model().clone());
             d.set_min_face_size(20);
-            d.set_pyramid_scale_factor(0.8);
-            d.set_slide_window_step(4, 4);
             d
         });
-        detector.set_score_thresh(score_threshold.max(f64::MIN_POSITIVE));
+        // rustface panics on a zero step, a factor outside 0.01..0.99 or a threshold <= 0.
+        detector.set_score_thresh(scan.score_threshold.max(f64::MIN_POSITIVE));
+        detector.set_slide_window_step(scan.step.max(1), scan.step.max(1));
+        detector.set_pyramid_scale_factor(scan.pyramid_factor.clamp(0.1, 0.95));
         detector.detect(&data)
     });
     let mut boxes: Vec<FaceBox> = faces
@@ -113,7 +133,12 @@ pub fn detect(gray_full: &GrayImage, cfg: &Detection) -> Detections {
     }
     let coarse = resize_to_height(gray_full, cfg.coarse_height.min(h));
     let s = h as f64 / coarse.height() as f64;
-    let faces: Vec<FaceBox> = detect_gray(&coarse, cfg.score_threshold)
+    let quick = Scan {
+        score_threshold: cfg.score_threshold,
+        step: cfg.coarse_step,
+        pyramid_factor: cfg.coarse_pyramid_factor,
+    };
+    let faces: Vec<FaceBox> = detect_gray(&coarse, quick)
         .iter()
         .map(|f| f.scaled(s))
         .collect();
@@ -140,7 +165,7 @@ pub fn detect(gray_full: &GrayImage, cfg: &Detection) -> Detections {
     }
     let fine = resize_to_height(gray_full, fine_h);
     let s = h as f64 / fine.height() as f64;
-    let faces = detect_gray(&fine, cfg.score_threshold)
+    let faces = detect_gray(&fine, Scan::thorough(cfg.score_threshold))
         .iter()
         .map(|f| f.scaled(s))
         .collect();
@@ -167,7 +192,7 @@ mod tests {
     fn tiny_and_degenerate_images_do_not_panic() {
         for (w, h) in [(1, 1), (39, 200), (200, 39), (40, 40), (41, 300)] {
             let g = GrayImage::new(w, h);
-            assert!(detect_gray(&g, 2.0).is_empty(), "{w}x{h}");
+            assert!(detect_gray(&g, Scan::thorough(2.0)).is_empty(), "{w}x{h}");
         }
         let cfg = crate::profile::Profile::default_profile().detection;
         assert!(detect(&GrayImage::new(0, 0), &cfg).faces.is_empty());

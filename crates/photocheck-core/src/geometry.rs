@@ -9,8 +9,6 @@
 //! person is the non-background component that holds the face; anything else not background is an object
 //! on the background.
 
-use std::collections::VecDeque;
-
 use image::{GrayImage, RgbImage};
 use serde::{Deserialize, Serialize};
 
@@ -111,15 +109,25 @@ const LOCAL_STEP: u8 = 14;
 /// even grey hair on white, change faster at analysis size.
 const SHADOW_STEP: u8 = 6;
 
+const WALL: u8 = 1;
+const SHADOW: u8 = 2;
+
 /// The wall's own tone, darkened to no less than half its brightness: background in shadow.
+/// (Chromaticity within 0.02 of the wall's, compared without division.)
 #[inline]
-fn in_shadow(p: &[u8], wall: [f64; 3]) -> bool {
-    let sum = p[0] as f64 + p[1] as f64 + p[2] as f64;
-    let wall_sum = wall[0] + wall[1] + wall[2];
-    if sum < 0.5 * wall_sum || sum > wall_sum + 15.0 || wall_sum < 1.0 {
+fn in_shadow(p: [i32; 3], wall: [i32; 3], wall_sum: i32) -> bool {
+    let sum = p[0] + p[1] + p[2];
+    if wall_sum < 3 || 2 * sum < wall_sum || sum > wall_sum + 15 {
         return false;
     }
-    (0..3).all(|c| (p[c] as f64 / sum - wall[c] / wall_sum).abs() < 0.02)
+    let tolerance = sum * wall_sum / 50;
+    (0..3).all(|c| (p[c] * wall_sum - wall[c] * sum).abs() < tolerance)
+}
+
+#[inline]
+fn dist2_i(a: [i32; 3], b: [i32; 3]) -> i32 {
+    let (r, g, bl) = (a[0] - b[0], a[1] - b[1], a[2] - b[2]);
+    r * r + g * g + bl * bl
 }
 
 /// Labels background, person and other pixels.
@@ -129,18 +137,21 @@ pub fn segment(img: &RgbImage, face: &FaceBox) -> Segmentation {
     let n = (w * h) as usize;
     let band = (h / 60).max(2).min(h);
     let seed_bottom = (face.bottom() as u32).clamp(band, h);
-    let is_seed = |x: u32, y: u32| y < band || (y < seed_bottom && (x < band || x + band >= w));
 
     // Reference colour: channel medians over the seed pixels.
     let mut chans = [Vec::new(), Vec::new(), Vec::new()];
+    let mut take = |x: u32, y: u32| {
+        let i = ((y * w + x) * 3) as usize;
+        for c in 0..3 {
+            chans[c].push(px[i + c]);
+        }
+    };
     for y in 0..seed_bottom {
-        for x in 0..w {
-            if is_seed(x, y) {
-                let i = ((y * w + x) * 3) as usize;
-                for c in 0..3 {
-                    chans[c].push(px[i + c]);
-                }
-            }
+        if y < band {
+            (0..w).for_each(|x| take(x, y));
+        } else {
+            (0..band.min(w)).for_each(|x| take(x, y));
+            (w.saturating_sub(band).max(band.min(w))..w).for_each(|x| take(x, y));
         }
     }
     let reference = [
@@ -155,38 +166,67 @@ pub fn segment(img: &RgbImage, face: &FaceBox) -> Segmentation {
         seed_dist.push(dist2(&[chans[0][i], chans[1][i], chans[2][i]], reference).sqrt());
     }
     seed_dist.sort_unstable_by(f64::total_cmp);
-    let spread = seed_dist.get(seed_dist.len() * 3 / 4).copied().unwrap_or(0.0);
+    let spread = seed_dist
+        .get(seed_dist.len() * 3 / 4)
+        .copied()
+        .unwrap_or(0.0);
     let limit = (spread * 2.0 + 25.0).clamp(25.0, 60.0);
     let limit2 = limit * limit;
     // The face's own colour: a pixel closer to it than to the background is never background, which
     // keeps the growth out of pale skin on a light grey wall.
     let face_ref = face_colour(img, face);
 
-    let mut labels = vec![OTHER; n];
-    let mut queue = VecDeque::new();
-    for y in 0..seed_bottom {
-        for x in 0..w {
-            let i = (y * w + x) as usize;
-            let p = &px[i * 3..i * 3 + 3];
-            if is_seed(x, y) && dist2(p, reference) <= limit2 && closer_to_background(p, reference, face_ref) {
-                labels[i] = BACKGROUND;
-                queue.push_back(i);
+    // Classify every pixel's colour once (integer arithmetic); the fill below then only compares
+    // neighbours. Bit 1: wall-like colour; bit 2: the wall's tone in shadow.
+    let reference_i = reference.map(|c| c as i32);
+    let face_i = face_ref.map(|c| c as i32);
+    let limit2_i = limit2 as i32;
+    let wall_sum = reference_i[0] + reference_i[1] + reference_i[2];
+    let kinds: Vec<u8> = px
+        .chunks_exact(3)
+        .map(|p| {
+            let p = [p[0] as i32, p[1] as i32, p[2] as i32];
+            let d_wall = dist2_i(p, reference_i);
+            let mut kind = 0;
+            if d_wall <= limit2_i && d_wall < dist2_i(p, face_i) {
+                kind |= WALL;
             }
+            if in_shadow(p, reference_i, wall_sum) {
+                kind |= SHADOW;
+            }
+            kind
+        })
+        .collect();
+
+    let mut labels = vec![OTHER; n];
+    // A stack, not a queue: the fill order does not matter and a Vec is cheaper (benches/check.rs).
+    let mut stack: Vec<usize> = Vec::new();
+    let mut seed = |x: u32, y: u32, labels: &mut Vec<u8>| {
+        let i = (y * w + x) as usize;
+        if kinds[i] & WALL != 0 && labels[i] == OTHER {
+            labels[i] = BACKGROUND;
+            stack.push(i);
+        }
+    };
+    for y in 0..seed_bottom {
+        if y < band {
+            (0..w).for_each(|x| seed(x, y, &mut labels));
+        } else {
+            (0..band.min(w)).for_each(|x| seed(x, y, &mut labels));
+            (w.saturating_sub(band)..w).for_each(|x| seed(x, y, &mut labels));
         }
     }
-    while let Some(i) = queue.pop_front() {
+    while let Some(i) = stack.pop() {
         let (x, y) = ((i as u32) % w, (i as u32) / w);
         let here = &px[i * 3..i * 3 + 3];
         let mut visit = |j: usize| {
             if labels[j] == OTHER {
-                let there = &px[j * 3..j * 3 + 3];
-                let d = step(here, there);
-                let like_wall = d <= LOCAL_STEP
-                    && dist2(there, reference) <= limit2
-                    && closer_to_background(there, reference, face_ref);
-                if like_wall || (d <= SHADOW_STEP && in_shadow(there, reference)) {
+                let d = step(here, &px[j * 3..j * 3 + 3]);
+                if (kinds[j] & WALL != 0 && d <= LOCAL_STEP)
+                    || (kinds[j] & SHADOW != 0 && d <= SHADOW_STEP)
+                {
                     labels[j] = BACKGROUND;
-                    queue.push_back(j);
+                    stack.push(j);
                 }
             }
         };
@@ -215,16 +255,16 @@ pub fn segment(img: &RgbImage, face: &FaceBox) -> Segmentation {
                 core_bg += 1;
             } else if labels[i] == OTHER {
                 labels[i] = PERSON;
-                queue.push_back(i);
+                stack.push(i);
             }
         }
     }
-    while let Some(i) = queue.pop_front() {
+    while let Some(i) = stack.pop() {
         let (x, y) = ((i as u32) % w, (i as u32) / w);
         let mut visit = |j: usize| {
             if labels[j] == OTHER {
                 labels[j] = PERSON;
-                queue.push_back(j);
+                stack.push(j);
             }
         };
         if x > 0 {
@@ -240,7 +280,11 @@ pub fn segment(img: &RgbImage, face: &FaceBox) -> Segmentation {
             visit(i + w as usize);
         }
     }
-    let reliable = core_px > 0 && (core_bg as f64) < 0.25 * core_px as f64;
+    // Trust the separation when it stayed out of the face and found some background at all (a frame
+    // filled by faces, or a wall the growth could not follow, has none).
+    let background_px = labels.iter().filter(|&&l| l == BACKGROUND).count();
+    let reliable =
+        core_px > 0 && (core_bg as f64) < 0.1 * core_px as f64 && background_px * 50 >= n;
     Segmentation {
         width: w,
         height: h,
@@ -249,11 +293,6 @@ pub fn segment(img: &RgbImage, face: &FaceBox) -> Segmentation {
         face_colour: face_ref,
         reliable,
     }
-}
-
-#[inline]
-fn closer_to_background(p: &[u8], background: [f64; 3], face: [f64; 3]) -> bool {
-    dist2(p, background) < dist2(p, face)
 }
 
 /// Median colour of the face core.
@@ -268,7 +307,11 @@ pub fn face_colour(img: &RgbImage, face: &FaceBox) -> [f64; 3] {
             }
         }
     }
-    [median_channel(&mut chans[0]), median_channel(&mut chans[1]), median_channel(&mut chans[2])]
+    [
+        median_channel(&mut chans[0]),
+        median_channel(&mut chans[1]),
+        median_channel(&mut chans[2]),
+    ]
 }
 
 /// The inner part of the face box (x0, y0, x1, y1), clipped: certainly face, whatever the pose.

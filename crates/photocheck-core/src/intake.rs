@@ -215,14 +215,17 @@ fn decode_jpeg(bytes: &[u8], limits: &IntakeLimits, swaps_axes: bool) -> Result<
     check_dimensions(w, h, limits)?;
     // The upright height is the stored width when the orientation turns the image by 90 degrees.
     let upright_h = if swaps_axes { w } else { h };
-    if upright_h > limits.analysis_height {
-        let f = limits.analysis_height as f64 / upright_h as f64;
-        let req_w = ((w as f64 * f).ceil() as u16).max(1);
-        let req_h = ((h as f64 * f).ceil() as u16).max(1);
-        decoder
-            .scale(req_w, req_h)
-            .map_err(|e| IntakeError::Corrupt(e.to_string()))?;
+    if upright_h < limits.analysis_height.saturating_mul(2) {
+        // No reduction possible or needed: the image crate's zune-jpeg decodes a 378 x 260 JPEG several
+        // times faster than jpeg-decoder (benches/check.rs, "archive_378x260").
+        return decode_jpeg_full(bytes, limits, w, h);
     }
+    let f = limits.analysis_height as f64 / upright_h as f64;
+    let req_w = ((w as f64 * f).ceil() as u16).max(1);
+    let req_h = ((h as f64 * f).ceil() as u16).max(1);
+    decoder
+        .scale(req_w, req_h)
+        .map_err(|e| IntakeError::Corrupt(e.to_string()))?;
     // Cap the decoder's own buffers at what the pixel limit allows (4 bytes per pixel for CMYK).
     decoder.set_max_decoding_buffer_size((limits.max_pixels as usize).saturating_mul(4));
     let pixels = decoder
@@ -266,6 +269,34 @@ fn decode_jpeg(bytes: &[u8], limits: &IntakeLimits, swaps_axes: bool) -> Result<
     Ok((image, w, h, false, gray, depth))
 }
 
+fn decode_jpeg_full(
+    bytes: &[u8],
+    limits: &IntakeLimits,
+    w: u32,
+    h: u32,
+) -> Result<Raw, IntakeError> {
+    let corrupt = |e: image::ImageError| IntakeError::Corrupt(e.to_string());
+    let mut decoder = ImageReader::with_format(Cursor::new(bytes), ImageFormat::Jpeg)
+        .into_decoder()
+        .map_err(corrupt)?;
+    decoder
+        .set_limits(decoder_limits(limits))
+        .map_err(corrupt)?;
+    let colour = decoder.color_type();
+    let image = DynamicImage::from_decoder(decoder).map_err(corrupt)?;
+    let gray = !colour.has_color();
+    Ok((image.into_rgb8(), w, h, false, gray, 8))
+}
+
+fn decoder_limits(limits: &IntakeLimits) -> image::Limits {
+    let mut l = image::Limits::default();
+    l.max_image_width = Some(limits.max_side);
+    l.max_image_height = Some(limits.max_side);
+    // 16-bit RGBA is 8 bytes a pixel, plus the 8-bit copy made after decoding.
+    l.max_alloc = Some(limits.max_pixels.saturating_mul(12));
+    l
+}
+
 /// PNG and WebP through the image crate, with its allocation limit set.
 fn decode_other(bytes: &[u8], format: Format, limits: &IntakeLimits) -> Result<Raw, IntakeError> {
     let fmt = if format == Format::Png {
@@ -283,12 +314,9 @@ fn decode_other(bytes: &[u8], format: Format, limits: &IntakeLimits) -> Result<R
     let mut decoder = reader.into_decoder().map_err(corrupt)?;
     let (w, h) = decoder.dimensions();
     check_dimensions(w, h, limits)?;
-    let mut image_limits = image::Limits::default();
-    image_limits.max_image_width = Some(limits.max_side);
-    image_limits.max_image_height = Some(limits.max_side);
-    // 16-bit RGBA is 8 bytes a pixel, plus the 8-bit copy made below.
-    image_limits.max_alloc = Some(limits.max_pixels.saturating_mul(12));
-    decoder.set_limits(image_limits).map_err(corrupt)?;
+    decoder
+        .set_limits(decoder_limits(limits))
+        .map_err(corrupt)?;
     let colour = decoder.color_type();
     let dynamic = DynamicImage::from_decoder(decoder).map_err(corrupt)?;
     let had_alpha = colour.has_alpha();

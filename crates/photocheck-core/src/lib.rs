@@ -212,17 +212,25 @@ pub fn analyse(bytes: &[u8], profile: &Profile, ctx: &Context) -> (Report, Optio
                 } else if !g.chin_from_edge && length.status == Status::Pass {
                     length = uncertain(length, "no clear chin edge; chin placed from the face box");
                 }
+                // Rejecting on a segmentation alone would be a guess: the face box, which does not
+                // depend on it, must agree that the head is far out of bounds.
+                let box_mm = mm(face.h);
+                length.unusable &= box_mm * HEAD_PER_FACE_BOX.1
+                    < r.head_length.reject_below.unwrap_or(0.0)
+                    || box_mm * HEAD_PER_FACE_BOX.0
+                        > r.head_length.reject_above.unwrap_or(f64::INFINITY);
                 rules.push(length);
                 rules.push(RuleResult::measured(
                     RuleId::HeadWidth,
                     width_mm,
                     &r.head_width,
                 ));
-                rules.push(RuleResult::measured(
-                    RuleId::HeadCentring,
-                    offset_mm.abs(),
-                    &r.head_centring,
-                ));
+                let mut centring =
+                    RuleResult::measured(RuleId::HeadCentring, offset_mm.abs(), &r.head_centring);
+                let box_offset_mm = mm(face.centre_x() - image.width() as f64 / 2.0).abs();
+                centring.unusable &=
+                    box_offset_mm > r.head_centring.reject_above.unwrap_or(f64::INFINITY);
+                rules.push(centring);
                 rules.push(RuleResult::measured(
                     RuleId::TopMargin,
                     top_ref,
@@ -334,6 +342,10 @@ pub fn analyse(bytes: &[u8], profile: &Profile, ctx: &Context) -> (Report, Optio
     };
     (report, Some(analysis))
 }
+
+/// Crown-to-chin length as a multiple of rustface's face box height: at least / at most (the box runs
+/// from the brows to below the mouth; hair adds anything from nothing to a lot).
+const HEAD_PER_FACE_BOX: (f64, f64) = (1.2, 2.2);
 
 fn uncertain(mut r: RuleResult, note: &str) -> RuleResult {
     r.status = Status::Uncertain;

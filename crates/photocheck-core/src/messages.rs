@@ -77,6 +77,15 @@ pub fn describe(code: &str, r: &RuleResult) -> (String, String) {
             ),
             "无法测量头部尺寸，请使用白色背景、完整拍到头顶和下巴".to_owned(),
         ),
+        "background-not-measurable" => plain(
+            "The background could not be measured (too little of it in the picture)",
+            "无法测量背景（照片中背景过少），请在白色背景前拍摄上半身照片",
+        ),
+        "face-not-measurable" => plain("The face is too small to measure", "面部过小，无法测量"),
+        "clothing-not-measurable" => plain(
+            "Shoulders and clothing are not in the picture",
+            "照片中未拍到肩部和服装，请拍摄上半身照片",
+        ),
         "head-off-centre" => with(
             "Head is not centred; centre it left to right",
             "头部位置不正，请使头部左右居中",

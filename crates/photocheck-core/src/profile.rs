@@ -87,6 +87,10 @@ pub struct Intake {
 pub struct Detection {
     /// Height of the grayscale copy for the first, fast pass.
     pub coarse_height: u32,
+    /// Window step of the first pass, px (the second pass uses rustface's default, 4).
+    pub coarse_step: u32,
+    /// Pyramid scale factor of the first pass (the second pass uses 0.8).
+    pub coarse_pyramid_factor: f32,
     /// Longest side of the copy for the second pass.
     pub fine_max_side: u32,
     /// A first-pass face at least this share of the image height skips the second pass.
@@ -231,6 +235,13 @@ impl Profile {
         }
         if self.detection.fine_max_side < 64 {
             return bad("detection.fine_max_side must be >= 64".into());
+        }
+        if self.detection.coarse_step == 0
+            || !(0.1..=0.95).contains(&self.detection.coarse_pyramid_factor)
+        {
+            return bad(
+                "detection.coarse_step must be >= 1 and coarse_pyramid_factor in 0.1..=0.95".into(),
+            );
         }
         if self.detection.score_threshold <= 0.0 {
             return bad(

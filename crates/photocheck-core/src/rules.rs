@@ -197,31 +197,37 @@ pub fn reason_code(rule: RuleId, side: Option<Side>) -> &'static str {
     match (rule, side) {
         (Dimensions, _) => "wrong-aspect-ratio",
         (Resolution, _) => "resolution-too-low",
-        (Colour, _) => "not-colour",
+        (Colour, Some(_)) => "not-colour",
         (FaceCount, Some(High)) => "several-faces",
         (FaceCount, _) => "no-face",
         (HeadLength, Some(High)) => "head-too-large",
         (HeadLength, Some(Low)) => "head-too-small",
-        (HeadLength, None) => "head-not-measurable",
         (HeadWidth, Some(High)) => "head-too-wide",
         (HeadWidth, Some(Low)) => "head-too-narrow",
-        (HeadWidth, None) => "head-not-measurable",
-        (HeadCentring, _) => "head-off-centre",
+        (HeadCentring, Some(_)) => "head-off-centre",
         (TopMargin, Some(High)) => "head-too-low",
-        (TopMargin, _) => "head-too-high",
-        (Background, _) => "background-not-white",
-        (BackgroundUniformity, _) => "background-uneven",
-        (BackgroundClutter, _) => "background-cluttered",
-        (BackgroundShadow, _) => "background-shadow",
-        (Exposure, _) => "overexposed",
+        (TopMargin, Some(Low)) => "head-too-high",
+        (HeadLength | HeadWidth | HeadCentring | TopMargin, None) => "head-not-measurable",
+        (Background, Some(_)) => "background-not-white",
+        (BackgroundUniformity, Some(_)) => "background-uneven",
+        (BackgroundClutter, Some(_)) => "background-cluttered",
+        (BackgroundShadow, Some(_)) => "background-shadow",
+        (Background | BackgroundUniformity | BackgroundClutter | BackgroundShadow, None) => {
+            "background-not-measurable"
+        }
+        (Exposure, Some(_)) => "overexposed",
         (Brightness, Some(High)) => "too-bright",
-        (Brightness, _) => "too-dark",
-        (DynamicRange, _) => "low-contrast",
-        (Lighting, _) => "uneven-lighting",
-        (Sharpness, _) => "blurred",
-        (Clothing, _) => "clothing-too-light",
-        (Recency, Some(High)) => "photo-too-old",
-        (Recency, _) => "capture-date-unknown",
+        (Brightness, Some(Low)) => "too-dark",
+        (DynamicRange, Some(_)) => "low-contrast",
+        (Lighting, Some(_)) => "uneven-lighting",
+        (Sharpness, Some(_)) => "blurred",
+        (Colour | Exposure | Brightness | DynamicRange | Lighting | Sharpness, None) => {
+            "face-not-measurable"
+        }
+        (Clothing, Some(_)) => "clothing-too-light",
+        (Clothing, None) => "clothing-not-measurable",
+        (Recency, Some(_)) => "photo-too-old",
+        (Recency, None) => "capture-date-unknown",
         (Retouching, _) => "edited-with-software",
         (EyesOpen, _) => "check-eyes-open",
         (Eyewear, _) => "check-eyewear",
@@ -305,11 +311,14 @@ pub fn decide(results: &[RuleResult]) -> (Decision, Vec<Reason>) {
     if !unusable.is_empty() {
         return (Decision::Reject, unusable);
     }
-    let open: Vec<Reason> = results
+    let mut open: Vec<Reason> = results
         .iter()
         .filter(|r| r.status != Status::Pass)
         .filter_map(RuleResult::reason)
         .collect();
+    // Rules that could not be measured for one cause share a code; say it once.
+    let mut seen = std::collections::HashSet::new();
+    open.retain(|r| seen.insert(r.code.clone()));
     if open.is_empty() {
         (Decision::Approve, open)
     } else {
