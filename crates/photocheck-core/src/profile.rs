@@ -95,6 +95,8 @@ pub struct Detection {
     pub fine_max_side: u32,
     /// A first-pass face at least this share of the image height skips the second pass.
     pub id_face_share: f64,
+    /// Width / height range of an ID-shaped frame, for the same shortcut.
+    pub id_aspect: [f64; 2],
     /// rustface classifier score a detection needs.
     pub score_threshold: f64,
     /// Another face counts as a second person at this share of the main face's width.
