@@ -144,7 +144,10 @@ pub fn detect(gray_full: &GrayImage, cfg: &Detection) -> Detections {
         .collect();
     let aspect = w as f64 / h as f64;
     let id_shaped = (cfg.id_aspect[0]..=cfg.id_aspect[1]).contains(&aspect);
-    let id_sized = id_shaped && faces.first().is_some_and(|f| f.h >= cfg.id_face_share * h as f64);
+    let id_sized = id_shaped
+        && faces
+            .first()
+            .is_some_and(|f| f.h >= cfg.id_face_share * h as f64);
     if id_sized {
         return Detections {
             faces,

@@ -510,6 +510,60 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn known_head_lengths_are_measured() {
+        let cfg = crate::profile::Profile::default_profile().head;
+        for (crown, chin) in [(15.0, 240.0), (20.0, 262.0), (12.0, 226.0), (40.0, 200.0)] {
+            let img = portrait(
+                260,
+                378,
+                crown,
+                chin,
+                0.72 * (chin - crown),
+                [250, 250, 250],
+            );
+            // A face box where rustface puts one: brows to below the mouth.
+            let h = 0.58 * (chin - crown);
+            let face = FaceBox {
+                x: 130.0 - h / 2.0,
+                y: chin - cfg.chin_prior * h,
+                w: h,
+                h,
+                score: 10.0,
+            };
+            let seg = segment(&img, &face);
+            let head = head_geometry(&seg, &to_gray(&img), &face, &cfg).unwrap();
+            let truth = chin - crown;
+            assert!(
+                (head.length() - truth).abs() <= 4.0,
+                "{crown}-{chin}: measured {}",
+                head.length()
+            );
+            assert!(head.chin_from_edge, "{crown}-{chin}");
+        }
+    }
+
+    #[test]
+    fn crown_at_the_top_edge_is_flagged() {
+        let img = portrait(260, 378, -30.0, 230.0, 190.0, [250, 250, 250]);
+        let face = FaceBox {
+            x: 55.0,
+            y: 80.0,
+            w: 150.0,
+            h: 150.0,
+            score: 10.0,
+        };
+        let seg = segment(&img, &face);
+        let head = head_geometry(
+            &seg,
+            &to_gray(&img),
+            &face,
+            &crate::profile::Profile::default_profile().head,
+        )
+        .unwrap();
+        assert!(head.crown_at_edge);
+    }
+
+    #[test]
     fn coloured_background_is_still_background() {
         let img = portrait(260, 378, 30.0, 250.0, 170.0, [60, 90, 160]);
         let face = FaceBox {
