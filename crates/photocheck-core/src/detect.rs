@@ -168,10 +168,23 @@ pub fn detect(gray_full: &GrayImage, cfg: &Detection) -> Detections {
     }
     let fine = resize_to_height(gray_full, fine_h);
     let s = h as f64 / fine.height() as f64;
-    let faces = detect_gray(&fine, Scan::thorough(cfg.score_threshold))
+    let thorough: Vec<FaceBox> = detect_gray(&fine, Scan::thorough(cfg.score_threshold))
         .iter()
         .map(|f| f.scaled(s))
         .collect();
+    // rustface is not monotonic in scale: a large face can be missed at the fine size and found on the
+    // small copy (openface_clapton1: found at 128 rows, not at 420). Before saying "no face", the quick
+    // pass's faces stand, or the small copy is scanned thoroughly too.
+    let faces = if !thorough.is_empty() {
+        thorough
+    } else if !faces.is_empty() {
+        faces
+    } else {
+        detect_gray(&coarse, Scan::thorough(cfg.score_threshold))
+            .iter()
+            .map(|f| f.scaled(h as f64 / coarse.height() as f64))
+            .collect()
+    };
     Detections {
         faces,
         fine_pass: true,

@@ -161,10 +161,9 @@ pub fn segment(img: &RgbImage, face: &FaceBox) -> Segmentation {
     ];
     // How far seeds stray from the reference sets how far the growth may go: a flat white wall allows
     // little, a vignette more; never so much that skin or hair on white is taken.
-    let mut seed_dist: Vec<f64> = Vec::with_capacity(chans[0].len());
-    for i in 0..chans[0].len() {
-        seed_dist.push(dist2(&[chans[0][i], chans[1][i], chans[2][i]], reference).sqrt());
-    }
+    let mut seed_dist: Vec<f64> = (chans[0].iter().zip(&chans[1]).zip(&chans[2]))
+        .map(|((&r, &g), &b)| dist2(&[r, g, b], reference).sqrt())
+        .collect();
     seed_dist.sort_unstable_by(f64::total_cmp);
     let spread = seed_dist
         .get(seed_dist.len() * 3 / 4)

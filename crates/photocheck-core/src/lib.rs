@@ -280,8 +280,39 @@ pub fn analyse(bytes: &[u8], profile: &Profile, ctx: &Context) -> (Report, Optio
         }
     }
 
-    background_rules(&mut rules, measures.background.as_ref(), r);
-    face_rules(&mut rules, measures.face.as_ref(), r);
+    let background: [Reading<BackgroundMeasures>; 4] = [
+        (RuleId::Background, &r.background, |m| m.delta_e_white),
+        (
+            RuleId::BackgroundUniformity,
+            &r.background_uniformity,
+            |m| m.luma_std,
+        ),
+        (RuleId::BackgroundClutter, &r.background_clutter, |m| {
+            m.non_white_pct
+        }),
+        (RuleId::BackgroundShadow, &r.background_shadow, |m| {
+            m.shadow_pct
+        }),
+    ];
+    measured_rules(
+        &mut rules,
+        measures.background.as_ref(),
+        &background,
+        "too little background to measure",
+    );
+    let face: [Reading<FaceMeasures>; 5] = [
+        (RuleId::Exposure, &r.exposure, |m| m.clipped_pct),
+        (RuleId::Brightness, &r.brightness, |m| m.mean_luma),
+        (RuleId::DynamicRange, &r.dynamic_range, |m| m.dynamic_range),
+        (RuleId::Lighting, &r.lighting, |m| m.balance_pct),
+        (RuleId::Sharpness, &r.sharpness, |m| m.sharpness),
+    ];
+    measured_rules(
+        &mut rules,
+        measures.face.as_ref(),
+        &face,
+        "no face to measure on",
+    );
     match measures.clothing_luma {
         Some(v) => rules.push(RuleResult::measured(RuleId::Clothing, v, &r.clothing)),
         None => rules.push(RuleResult::unmeasured(
@@ -377,45 +408,20 @@ fn face_count_rule(persons: usize) -> RuleResult {
     }
 }
 
-fn background_rules(
-    rules: &mut Vec<RuleResult>,
-    m: Option<&BackgroundMeasures>,
-    r: &profile::Rules,
-) {
-    let items: [(RuleId, &Limit, fn(&BackgroundMeasures) -> f64); 4] = [
-        (RuleId::Background, &r.background, |m| m.delta_e_white),
-        (
-            RuleId::BackgroundUniformity,
-            &r.background_uniformity,
-            |m| m.luma_std,
-        ),
-        (RuleId::BackgroundClutter, &r.background_clutter, |m| {
-            m.non_white_pct
-        }),
-        (RuleId::BackgroundShadow, &r.background_shadow, |m| {
-            m.shadow_pct
-        }),
-    ];
-    for (id, limit, get) in items {
-        rules.push(match m {
-            Some(m) => RuleResult::measured(id, get(m), limit),
-            None => RuleResult::unmeasured(id, Some(limit), "too little background to measure"),
-        });
-    }
-}
+/// A rule measured by reading one field of a measures struct.
+type Reading<'a, M> = (RuleId, &'a Limit, fn(&M) -> f64);
 
-fn face_rules(rules: &mut Vec<RuleResult>, m: Option<&FaceMeasures>, r: &profile::Rules) {
-    let items: [(RuleId, &Limit, fn(&FaceMeasures) -> f64); 5] = [
-        (RuleId::Exposure, &r.exposure, |m| m.clipped_pct),
-        (RuleId::Brightness, &r.brightness, |m| m.mean_luma),
-        (RuleId::DynamicRange, &r.dynamic_range, |m| m.dynamic_range),
-        (RuleId::Lighting, &r.lighting, |m| m.balance_pct),
-        (RuleId::Sharpness, &r.sharpness, |m| m.sharpness),
-    ];
-    for (id, limit, get) in items {
+/// Judges each reading, or reports every one unmeasured (with `missing`) when there are no measures.
+fn measured_rules<M>(
+    rules: &mut Vec<RuleResult>,
+    m: Option<&M>,
+    readings: &[Reading<'_, M>],
+    missing: &str,
+) {
+    for (id, limit, read) in readings {
         rules.push(match m {
-            Some(m) => RuleResult::measured(id, get(m), limit),
-            None => RuleResult::unmeasured(id, Some(limit), "no face to measure on"),
+            Some(m) => RuleResult::measured(*id, read(m), limit),
+            None => RuleResult::unmeasured(*id, Some(limit), missing),
         });
     }
 }

@@ -79,11 +79,12 @@ fn sources(dir: &std::path::Path) -> Vec<Source> {
         .collect()
 }
 
-/// Every photo checked once (on all cores), shared by the tests: file name -> report or panic message.
-fn all_reports(
-    dir: &std::path::Path,
-) -> &'static BTreeMap<String, (String, Result<Report, String>)> {
-    static REPORTS: OnceLock<BTreeMap<String, (String, Result<Report, String>)>> = OnceLock::new();
+/// File name -> (category, report or panic message).
+type Reports = BTreeMap<String, (String, Result<Report, String>)>;
+
+/// Every photo checked once (on all cores), shared by the tests.
+fn all_reports(dir: &std::path::Path) -> &'static Reports {
+    static REPORTS: OnceLock<Reports> = OnceLock::new();
     REPORTS.get_or_init(|| {
         let list = sources(dir);
         let threads = std::thread::available_parallelism().map_or(2, |n| n.get());

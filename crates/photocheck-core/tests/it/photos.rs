@@ -7,6 +7,7 @@ use photocheck_core::{Decision, RuleId, Status};
 use crate::{all_reports, photos_or_skip, report, sources, summary, CATEGORIES};
 
 /// Panics listing every photo for which `bad` returns a complaint.
+#[track_caller]
 fn assert_each(what: &str, files: &[&str], bad: impl Fn(&str) -> Option<String>) {
     let failures: Vec<String> = files.iter().filter_map(|f| bad(f)).collect();
     assert!(
@@ -103,6 +104,34 @@ fn coloured_backgrounds_do_not_pass_the_background_rule() {
         let b = r.rule(RuleId::Background);
         b.is_none_or(|b| b.status == Status::Pass)
             .then(|| format!("{} background={:?}", summary(f, r), b.map(|b| b.value)))
+    });
+}
+
+#[test]
+fn single_frontal_faces_are_found_once() {
+    let Some(dir) = photos_or_skip("single_frontal_faces_are_found_once") else {
+        return;
+    };
+    // Every ID-style portrait, and the non-compliant ones whose one face is frontal and whole (checked
+    // by eye): "no face" or "several faces" would tell the applicant something false.
+    let mut files: Vec<&str> = all_reports(&dir)
+        .iter()
+        .filter(|(_, (cat, _))| matches!(cat.as_str(), "ID-W" | "ID-C"))
+        .map(|(f, _)| f.as_str())
+        .collect();
+    files.extend([
+        "compreface_face2.jpg",
+        "deepface_img14.jpg",
+        "deepface_img15.jpg",
+        "deepface_img25.jpg",
+        "deepface_img61.jpg",
+        "dlib_tom_cruise.jpg",
+        "idphoto_sample3_crop.jpg",
+        "openface_clapton1.jpg",
+    ]);
+    assert_each("exactly one face", &files, |f| {
+        let r = report(&dir, f);
+        (r.faces != 1).then(|| summary(f, r))
     });
 }
 
@@ -241,11 +270,18 @@ fn decision_table_by_category() {
     };
     let mut table: BTreeMap<&str, [usize; 4]> = BTreeMap::new();
     let mut reasons: BTreeMap<&str, BTreeMap<&str, usize>> = BTreeMap::new();
+    // One line per photo, by category then name; printed with the table in one write so parallel
+    // tests cannot interleave with it.
+    let mut lines: BTreeMap<(usize, &str), String> = BTreeMap::new();
     for (file, (cat, r)) in all_reports(&dir) {
         let row = table.entry(cat.as_str()).or_default();
+        let order = CATEGORIES
+            .iter()
+            .position(|c| c == cat)
+            .unwrap_or(CATEGORIES.len());
         let Ok(r) = r else {
             row[3] += 1;
-            eprintln!("{file}: panicked");
+            lines.insert((order, file), format!("{cat:<5} PANIC    {file}"));
             continue;
         };
         row[match r.decision {
@@ -254,11 +290,14 @@ fn decision_table_by_category() {
             Decision::Reject => 2,
         }] += 1;
         let codes: Vec<&str> = r.reasons.iter().map(|x| x.code.as_str()).collect();
-        eprintln!(
-            "{cat:<5} {:<8} faces={} {file} {}",
-            r.decision.as_str(),
-            r.faces,
-            codes.join(",")
+        lines.insert(
+            (order, file),
+            format!(
+                "{cat:<5} {:<8} faces={:<2} {file} {}",
+                r.decision.as_str(),
+                r.faces,
+                codes.join(",")
+            ),
         );
         for x in &r.reasons {
             *reasons
@@ -268,7 +307,12 @@ fn decision_table_by_category() {
                 .or_default() += 1;
         }
     }
-    let mut out = format!(
+    let mut out = String::from("\n");
+    for line in lines.values() {
+        out += line;
+        out.push('\n');
+    }
+    out += &format!(
         "\n{:<6} {:>7} {:>7} {:>7} {:>7}\n",
         "cat", "approve", "review", "reject", "panic"
     );
