@@ -111,6 +111,9 @@ const SHADOW_STEP: u8 = 6;
 
 const WALL: u8 = 1;
 const SHADOW: u8 = 2;
+/// The frame around the fill grids: never background, never person.
+const FRAME: u8 = 3;
+const UNCLASSIFIED: u8 = 0xFF;
 
 /// The wall's own tone, darkened to no less than half its brightness: background in shadow.
 /// (Chromaticity within 0.02 of the wall's, compared without division.)
@@ -120,8 +123,8 @@ fn in_shadow(p: [i32; 3], wall: [i32; 3], wall_sum: i32) -> bool {
     if wall_sum < 3 || 2 * sum < wall_sum || sum > wall_sum + 15 {
         return false;
     }
-    let tolerance = sum * wall_sum / 50;
-    (0..3).all(|c| (p[c] * wall_sum - wall[c] * sum).abs() < tolerance)
+    let tolerance = sum * wall_sum;
+    (0..3).all(|c| 50 * (p[c] * wall_sum - wall[c] * sum).abs() < tolerance)
 }
 
 #[inline]
@@ -175,36 +178,55 @@ pub fn segment(img: &RgbImage, face: &FaceBox) -> Segmentation {
     // keeps the growth out of pale skin on a light grey wall.
     let face_ref = face_colour(img, face);
 
-    // Classify every pixel's colour once (integer arithmetic); the fill below then only compares
-    // neighbours. Bit 1: wall-like colour; bit 2: the wall's tone in shadow.
+    // Colour classes (integer arithmetic): bit 1 wall-like colour, bit 2 the wall's tone in shadow. The
+    // grids carry a one-pixel frame labelled FRAME so the fills need neither bounds checks nor
+    // divisions (benches/check.rs).
     let reference_i = reference.map(|c| c as i32);
     let face_i = face_ref.map(|c| c as i32);
     let limit2_i = limit2 as i32;
     let wall_sum = reference_i[0] + reference_i[1] + reference_i[2];
-    let kinds: Vec<u8> = px
-        .chunks_exact(3)
-        .map(|p| {
-            let p = [p[0] as i32, p[1] as i32, p[2] as i32];
-            let d_wall = dist2_i(p, reference_i);
+    let (pw, ph) = (w as usize + 2, h as usize + 2);
+    let mut labels = vec![FRAME; pw * ph];
+    for y in 0..h as usize {
+        labels[(y + 1) * pw + 1..(y + 1) * pw + 1 + w as usize].fill(OTHER);
+    }
+    // The pixel behind a grid cell: both indices travel together, so neither is ever divided.
+    let colour = |p: usize| [px[p * 3], px[p * 3 + 1], px[p * 3 + 2]];
+    // Colours are classified when the fill first reaches them: most of the person never is.
+    let mut kinds = vec![UNCLASSIFIED; pw * ph];
+    let mut kind_of = |i: usize, c: [u8; 3]| -> u8 {
+        if kinds[i] == UNCLASSIFIED {
+            let pi = [c[0] as i32, c[1] as i32, c[2] as i32];
+            let d_wall = dist2_i(pi, reference_i);
             let mut kind = 0;
-            if d_wall <= limit2_i && d_wall < dist2_i(p, face_i) {
+            if d_wall <= limit2_i && d_wall < dist2_i(pi, face_i) {
                 kind |= WALL;
             }
-            if in_shadow(p, reference_i, wall_sum) {
+            if in_shadow(pi, reference_i, wall_sum) {
                 kind |= SHADOW;
             }
-            kind
-        })
-        .collect();
+            kinds[i] = kind;
+        }
+        kinds[i]
+    };
+    let at = |x: u32, y: u32| ((y as usize + 1) * pw + x as usize + 1, (y * w + x) as usize);
+    let wu = w as usize;
+    let neighbours = |(i, p): (usize, usize)| {
+        [
+            (i - 1, p.wrapping_sub(1)),
+            (i + 1, p + 1),
+            (i - pw, p.wrapping_sub(wu)),
+            (i + pw, p + wu),
+        ]
+    };
 
-    let mut labels = vec![OTHER; n];
-    // A stack, not a queue: the fill order does not matter and a Vec is cheaper (benches/check.rs).
-    let mut stack: Vec<usize> = Vec::new();
+    // A stack, not a queue: the fill order does not matter and a Vec is cheaper.
+    let mut stack: Vec<(usize, usize)> = Vec::new();
     let mut seed = |x: u32, y: u32, labels: &mut Vec<u8>| {
-        let i = (y * w + x) as usize;
-        if kinds[i] & WALL != 0 && labels[i] == OTHER {
+        let (i, p) = at(x, y);
+        if labels[i] == OTHER && kind_of(i, colour(p)) & WALL != 0 {
             labels[i] = BACKGROUND;
-            stack.push(i);
+            stack.push((i, p));
         }
     };
     for y in 0..seed_bottom {
@@ -215,31 +237,23 @@ pub fn segment(img: &RgbImage, face: &FaceBox) -> Segmentation {
             (w.saturating_sub(band)..w).for_each(|x| seed(x, y, &mut labels));
         }
     }
-    while let Some(i) = stack.pop() {
-        let (x, y) = ((i as u32) % w, (i as u32) / w);
-        let here = &px[i * 3..i * 3 + 3];
-        let mut visit = |j: usize| {
-            if labels[j] == OTHER {
-                let d = step(here, &px[j * 3..j * 3 + 3]);
-                if (kinds[j] & WALL != 0 && d <= LOCAL_STEP)
-                    || (kinds[j] & SHADOW != 0 && d <= SHADOW_STEP)
-                {
-                    labels[j] = BACKGROUND;
-                    stack.push(j);
-                }
+    while let Some(cell) = stack.pop() {
+        let here = colour(cell.1);
+        for (j, q) in neighbours(cell) {
+            // A FRAME cell stops here, before its (wrapped) pixel index is used.
+            if labels[j] != OTHER {
+                continue;
             }
-        };
-        if x > 0 {
-            visit(i - 1);
-        }
-        if x + 1 < w {
-            visit(i + 1);
-        }
-        if y > 0 {
-            visit(i - w as usize);
-        }
-        if y + 1 < h {
-            visit(i + w as usize);
+            let there = colour(q);
+            let d = step(&here, &there);
+            if d > LOCAL_STEP {
+                continue;
+            }
+            let kind = kind_of(j, there);
+            if kind & WALL != 0 || (kind & SHADOW != 0 && d <= SHADOW_STEP) {
+                labels[j] = BACKGROUND;
+                stack.push((j, q));
+            }
         }
     }
 
@@ -249,36 +263,30 @@ pub fn segment(img: &RgbImage, face: &FaceBox) -> Segmentation {
     for y in core.1..core.3 {
         for x in core.0..core.2 {
             core_px += 1;
-            let i = (y * w + x) as usize;
-            if labels[i] == BACKGROUND {
+            let cell = at(x, y);
+            if labels[cell.0] == BACKGROUND {
                 core_bg += 1;
-            } else if labels[i] == OTHER {
-                labels[i] = PERSON;
-                stack.push(i);
+            } else if labels[cell.0] == OTHER {
+                labels[cell.0] = PERSON;
+                stack.push(cell);
             }
         }
     }
-    while let Some(i) = stack.pop() {
-        let (x, y) = ((i as u32) % w, (i as u32) / w);
-        let mut visit = |j: usize| {
+    while let Some(cell) = stack.pop() {
+        for (j, q) in neighbours(cell) {
             if labels[j] == OTHER {
                 labels[j] = PERSON;
-                stack.push(j);
+                stack.push((j, q));
             }
-        };
-        if x > 0 {
-            visit(i - 1);
-        }
-        if x + 1 < w {
-            visit(i + 1);
-        }
-        if y > 0 {
-            visit(i - w as usize);
-        }
-        if y + 1 < h {
-            visit(i + w as usize);
         }
     }
+    let labels: Vec<u8> = labels
+        .chunks_exact(pw)
+        .skip(1)
+        .take(h as usize)
+        .flat_map(|row| &row[1..pw - 1])
+        .copied()
+        .collect();
     // Trust the separation when it stayed out of the face and found some background at all (a frame
     // filled by faces, or a wall the growth could not follow, has none).
     let background_px = labels.iter().filter(|&&l| l == BACKGROUND).count();
@@ -560,6 +568,29 @@ pub(crate) mod tests {
         )
         .unwrap();
         assert!(head.crown_at_edge);
+    }
+
+    #[test]
+    fn growth_stops_where_the_colour_leaves_the_wall_even_gradually() {
+        // A white wall with two soft-edged blobs whose colour ramps 3 levels a pixel from white to dark
+        // grey (left) and to blue (right): the growth may follow a ramp only while it is wall-like.
+        let img = RgbImage::from_fn(400, 300, |x, y| {
+            if (180..220).contains(&x) && y >= 240 {
+                return Rgb([200, 150, 120]); // the face
+            }
+            let ramp = |cx: f64| {
+                let r = ((x as f64 - cx).powi(2) + (y as f64 - 120.0).powi(2)).sqrt();
+                ((100.0 - r) * 3.0).clamp(0.0, 215.0) as u8
+            };
+            let (grey, blue) = (ramp(100.0), ramp(300.0));
+            Rgb([255 - grey - blue, 255 - grey - blue, 255 - grey])
+        });
+        let face = FaceBox { x: 190.0, y: 250.0, w: 20.0, h: 20.0, score: 10.0 };
+        let seg = segment(&img, &face);
+        assert_eq!(seg.label(200, 20), BACKGROUND);
+        assert_eq!(seg.label(100, 20), BACKGROUND, "outside the grey blob");
+        assert_ne!(seg.label(100, 120), BACKGROUND, "grey blob centre {:?}", img.get_pixel(100, 120));
+        assert_ne!(seg.label(300, 120), BACKGROUND, "blue blob centre {:?}", img.get_pixel(300, 120));
     }
 
     #[test]

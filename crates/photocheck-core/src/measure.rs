@@ -5,7 +5,7 @@ use image::{imageops, GrayImage, RgbImage};
 use serde::{Deserialize, Serialize};
 
 use crate::detect::FaceBox;
-use crate::geometry::{core_box, luma, HeadGeometry, Segmentation, BACKGROUND, PERSON};
+use crate::geometry::{core_box, luma, HeadGeometry, Segmentation, PERSON};
 use crate::profile::Background as BackgroundCfg;
 
 /// Background measures, over every pixel that is not the person.
@@ -30,23 +30,25 @@ pub fn background(
     seg: &Segmentation,
     cfg: &BackgroundCfg,
 ) -> Option<BackgroundMeasures> {
-    let px = img.as_raw();
     let mut hist = [0u32; 256];
-    let (mut sum, mut n) = ([0f64; 3], 0u64);
+    let (mut sum, mut n) = ([0u64; 3], 0u64);
     let mut non_white = 0u64;
-    for (i, &label) in seg.labels.iter().enumerate() {
+    // Integer thresholds: a pixel is white when luma >= white_min and chroma <= chroma_max.
+    let white_min = cfg.white_luminance.ceil().clamp(0.0, 256.0) as u16;
+    let chroma_max = cfg.white_chroma.floor().clamp(0.0, 255.0) as u8;
+    for (p, &label) in img.as_raw().chunks_exact(3).zip(&seg.labels) {
         if label == PERSON {
             continue;
         }
-        let p = [px[i * 3], px[i * 3 + 1], px[i * 3 + 2]];
+        let p = [p[0], p[1], p[2]];
         let l = luma(p);
         hist[l as usize] += 1;
         for c in 0..3 {
-            sum[c] += p[c] as f64;
+            sum[c] += p[c] as u64;
         }
         n += 1;
-        let chroma = p.iter().max().copied().unwrap_or(0) - p.iter().min().copied().unwrap_or(0);
-        if (l as f64) < cfg.white_luminance || chroma as f64 > cfg.white_chroma {
+        let chroma = p[0].max(p[1]).max(p[2]) - p[0].min(p[1]).min(p[2]);
+        if (l as u16) < white_min || chroma > chroma_max {
             non_white += 1;
         }
     }
@@ -55,7 +57,7 @@ pub fn background(
     if n == 0 || n * 50 < total {
         return None;
     }
-    let mean = sum.map(|s| s / n as f64);
+    let mean = sum.map(|s| s as f64 / n as f64);
     let mean_l: f64 = hist
         .iter()
         .enumerate()
@@ -85,11 +87,6 @@ pub fn background(
         shadow_pct: 100.0 * shadow as f64 / n as f64,
         area_pct: 100.0 * n as f64 / total as f64,
     })
-}
-
-/// Share of the image labelled background proper (grown from the border), for reports.
-pub fn background_share(seg: &Segmentation) -> f64 {
-    seg.labels.iter().filter(|&&l| l == BACKGROUND).count() as f64 / seg.labels.len().max(1) as f64
 }
 
 fn percentile(hist: &[u32; 256], n: u64, q: f64) -> f64 {

@@ -91,6 +91,8 @@ pub struct Detection {
     pub coarse_step: u32,
     /// Pyramid scale factor of the first pass (the second pass uses 0.8).
     pub coarse_pyramid_factor: f32,
+    /// Part of the frame the first pass scans: x0, y0, x1, y1 as shares of width and height.
+    pub coarse_region: [f64; 4],
     /// Longest side of the copy for the second pass.
     pub fine_max_side: u32,
     /// A first-pass face at least this share of the image height skips the second pass.
@@ -244,6 +246,10 @@ impl Profile {
             return bad(
                 "detection.coarse_step must be >= 1 and coarse_pyramid_factor in 0.1..=0.95".into(),
             );
+        }
+        let [x0, y0, x1, y1] = self.detection.coarse_region;
+        if !(0.0 <= x0 && x0 < x1 && x1 <= 1.0 && 0.0 <= y0 && y0 < y1 && y1 <= 1.0) {
+            return bad("detection.coarse_region must be [x0, y0, x1, y1] with 0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1".into());
         }
         if self.detection.score_threshold <= 0.0 {
             return bad(
