@@ -104,7 +104,7 @@ fn main() {
         full.analysis_height = full.max_side;
         let mut group = c.benchmark_group("decode_only");
         group.sampling_mode(SamplingMode::Flat);
-        // What `check` pays: jpeg-decoder scaling in the IDCT to the analysis size (~1000 rows).
+        // What `check` pays: libjpeg (mozjpeg) scaling in the IDCT to the analysis size (~500 rows).
         group.bench_function("12mp_dct_scaled", |b| {
             b.iter(|| intake::decode(black_box(&input.jpeg), &profile.intake))
         });

@@ -585,12 +585,28 @@ pub(crate) mod tests {
             let (grey, blue) = (ramp(100.0), ramp(300.0));
             Rgb([255 - grey - blue, 255 - grey - blue, 255 - grey])
         });
-        let face = FaceBox { x: 190.0, y: 250.0, w: 20.0, h: 20.0, score: 10.0 };
+        let face = FaceBox {
+            x: 190.0,
+            y: 250.0,
+            w: 20.0,
+            h: 20.0,
+            score: 10.0,
+        };
         let seg = segment(&img, &face);
         assert_eq!(seg.label(200, 20), BACKGROUND);
         assert_eq!(seg.label(100, 20), BACKGROUND, "outside the grey blob");
-        assert_ne!(seg.label(100, 120), BACKGROUND, "grey blob centre {:?}", img.get_pixel(100, 120));
-        assert_ne!(seg.label(300, 120), BACKGROUND, "blue blob centre {:?}", img.get_pixel(300, 120));
+        assert_ne!(
+            seg.label(100, 120),
+            BACKGROUND,
+            "grey blob centre {:?}",
+            img.get_pixel(100, 120)
+        );
+        assert_ne!(
+            seg.label(300, 120),
+            BACKGROUND,
+            "blue blob centre {:?}",
+            img.get_pixel(300, 120)
+        );
     }
 
     #[test]
