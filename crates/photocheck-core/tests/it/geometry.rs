@@ -1,0 +1,135 @@
+//! Known geometry made from real photos at test time: the same portrait framed as an archive photo, then
+//! uploaded at 2x and 4x, or with its head shrunk by a known factor. Nothing made here is saved.
+
+use std::io::Cursor;
+
+use image::{imageops, DynamicImage, ImageFormat, Rgb, RgbImage};
+use photocheck_core::{Decision, Report, RuleId, Status};
+
+use crate::{check_caught, photos_or_skip};
+
+/// White-background portraits: framing pads with white, which must read as more of the same wall.
+const PORTRAITS: [&str; 3] = [
+    "hivision_demo_white.jpg",
+    "hivision_old_test4.jpg",
+    "deepface_img15.jpg",
+];
+
+/// The archive frame (22:32) around a measured head, so that its head is `head_mm` long and its crown
+/// 15 reference px below the top; white where the frame leaves the photo.
+fn framed(photo: &RgbImage, report: &Report, head_mm: f64, (w, h): (u32, u32)) -> RgbImage {
+    let head = report
+        .head
+        .expect("the source portrait has a measured head");
+    let frame_h = head.length_px * 32.0 / head_mm;
+    let frame_w = frame_h * 22.0 / 32.0;
+    let top = head.crown_y - 15.0 / 378.0 * frame_h;
+    let left = head.centre_x - frame_w / 2.0;
+    let mut canvas = RgbImage::from_pixel(frame_w as u32, frame_h as u32, Rgb([255, 255, 255]));
+    imageops::overlay(&mut canvas, photo, -left as i64, -top as i64);
+    imageops::resize(&canvas, w, h, imageops::FilterType::Lanczos3)
+}
+
+fn decode(bytes: &[u8]) -> RgbImage {
+    image::ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .expect("sniff")
+        .decode()
+        .expect("decode")
+        .to_rgb8()
+}
+
+fn jpeg(image: &RgbImage) -> Vec<u8> {
+    let mut out = Cursor::new(Vec::new());
+    DynamicImage::ImageRgb8(image.clone())
+        .write_to(&mut out, ImageFormat::Jpeg)
+        .expect("encode");
+    out.into_inner()
+}
+
+fn rule(report: &Report, id: RuleId) -> (Status, f64) {
+    let r = report.rule(id).unwrap_or_else(|| panic!("{id} reported"));
+    (r.status, r.value.unwrap_or(f64::NAN))
+}
+
+/// Each portrait framed at 20.5 mm, at 1x, 2x and 4x: one decision, head sizes within 0.3 mm.
+#[test]
+fn uploads_at_2x_and_4x_are_judged_like_the_archive_size() {
+    let Some(dir) = photos_or_skip("uploads_at_2x_and_4x_are_judged_like_the_archive_size") else {
+        return;
+    };
+    for name in PORTRAITS {
+        let bytes = std::fs::read(dir.join(name)).expect("read photo");
+        let source = check_caught(&bytes).expect("no panic");
+        let photo = decode(&bytes);
+        let reports: Vec<Report> = [1u32, 2, 4]
+            .iter()
+            .map(|k| {
+                check_caught(&jpeg(&framed(&photo, &source, 20.5, (260 * k, 378 * k))))
+                    .expect("no panic")
+            })
+            .collect();
+        let base = &reports[0];
+        let (status, length) = rule(base, RuleId::HeadLength);
+        assert!(
+            (length - 20.5).abs() < 0.6,
+            "{name}: archive head length {length} mm, framed at 20.5"
+        );
+        assert_ne!(status, Status::Fail, "{name}");
+        for (k, r) in [2, 4].iter().zip(&reports[1..]) {
+            assert_eq!(r.decision, base.decision, "{name} at {k}x");
+            for id in [RuleId::HeadLength, RuleId::HeadWidth, RuleId::HeadCentring] {
+                let (s, v) = rule(r, id);
+                let (s0, v0) = rule(base, id);
+                assert!(
+                    (v - v0).abs() <= 0.3,
+                    "{name} {id} at {k}x: {v} mm vs {v0} mm"
+                );
+                assert_eq!(s, s0, "{name} {id} at {k}x");
+            }
+            let (_, top) = rule(r, RuleId::TopMargin);
+            let (_, top0) = rule(base, RuleId::TopMargin);
+            assert!(
+                (top - top0).abs() <= 3.0,
+                "{name} top margin at {k}x: {top} vs {top0}"
+            );
+        }
+    }
+}
+
+/// The same portrait framed with heads of known length: the measured length follows within 0.6 mm, and
+/// the rule's verdict follows the limits 19-22 mm.
+#[test]
+fn known_head_lengths_on_real_portraits() {
+    let Some(dir) = photos_or_skip("known_head_lengths_on_real_portraits") else {
+        return;
+    };
+    for name in PORTRAITS {
+        let bytes = std::fs::read(dir.join(name)).expect("read photo");
+        let source = check_caught(&bytes).expect("no panic");
+        let photo = decode(&bytes);
+        for (target, expected) in [
+            (16.0, Status::Fail),
+            (20.5, Status::Pass),
+            (24.5, Status::Fail),
+        ] {
+            let report = check_caught(&jpeg(&framed(&photo, &source, target, (260, 378))))
+                .expect("no panic");
+            let (status, length) = rule(&report, RuleId::HeadLength);
+            assert!(
+                (length - target).abs() < 0.6,
+                "{name}: framed at {target} mm, measured {length} mm"
+            );
+            if expected == Status::Fail {
+                assert_eq!(status, Status::Fail, "{name} at {target} mm");
+            } else {
+                assert_ne!(status, Status::Fail, "{name} at {target} mm");
+            }
+            assert_ne!(
+                report.decision,
+                Decision::Approve,
+                "{name}: the default profile sends it to review"
+            );
+        }
+    }
+}
