@@ -135,7 +135,8 @@ pub fn detect(gray_full: &GrayImage, cfg: &Detection) -> Detections {
     let to_full = h as f64 / coarse.height() as f64;
     let aspect = w as f64 / h as f64;
     let mut quick_faces = Vec::new();
-    if (cfg.id_aspect[0]..=cfg.id_aspect[1]).contains(&aspect) {
+    let id_shaped = (cfg.id_aspect[0]..=cfg.id_aspect[1]).contains(&aspect);
+    if id_shaped {
         // Quick pass over the middle of the frame, where a centred portrait's face is: a smaller image
         // means fewer windows for rustface's expensive later stages (benches/check.rs). A face off the
         // middle, or another person beside it, is left to the thorough pass or to the background rules.
@@ -181,11 +182,14 @@ pub fn detect(gray_full: &GrayImage, cfg: &Detection) -> Detections {
         }
     }
     let longest = w.max(h);
-    let fine_h = if longest > cfg.fine_max_side {
+    let mut fine_h = if longest > cfg.fine_max_side {
         ((h as u64 * cfg.fine_max_side as u64) / longest as u64).max(1) as u32
     } else {
         h
     };
+    if id_shaped {
+        fine_h = fine_h.min(cfg.id_fine_height.max(coarse.height()));
+    }
     let thorough = |img: &GrayImage| -> Vec<FaceBox> {
         let s = h as f64 / img.height() as f64;
         detect_gray(img, Scan::thorough(cfg.score_threshold))

@@ -95,6 +95,8 @@ pub struct Detection {
     pub coarse_region: [f64; 4],
     /// Longest side of the copy for the second pass.
     pub fine_max_side: u32,
+    /// Height limit of the second pass's copy for ID-shaped frames.
+    pub id_fine_height: u32,
     /// A first-pass face at least this share of the image height skips the second pass.
     pub id_face_share: f64,
     /// Width / height range of an ID-shaped frame, for the same shortcut.
