@@ -6,9 +6,7 @@ use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 
 use image::ImageFormat;
-use photocheck_core::{
-    annotate, Context, Decision, ExifFacts, Measures, Profile, ReadError, Reason, Report, RuleId,
-};
+use photocheck_core::{annotate, Context, Decision, Profile, Report};
 use serde::Serialize;
 
 /// A report with the path it was made for: one line of `check --json` and of `batch`.
@@ -94,11 +92,11 @@ fn check_unguarded(
 /// The report for a file that could not even be read from disk: rejected, with the error attached, so
 /// a batch never drops a file silently.
 pub fn unreadable_file(err: &std::io::Error, profile: &Profile) -> Report {
-    error_report(
+    Report::not_checked(
         Decision::Reject,
         "unreadable-file",
         format!("The file could not be read: {err}"),
-        "无法读取文件，请重新上传照片",
+        "无法读取文件，请重新上传照片".into(),
         err.to_string(),
         profile,
     )
@@ -106,50 +104,14 @@ pub fn unreadable_file(err: &std::io::Error, profile: &Profile) -> Report {
 
 /// The report for a photo the engine failed on: nothing is known about the photo, so a person decides.
 fn check_failed(why: &str, profile: &Profile) -> Report {
-    error_report(
+    Report::not_checked(
         Decision::Review,
         "check-failed",
         "The photo could not be checked automatically; a reviewer will look at it".into(),
-        "照片无法自动检测，将由人工审核",
+        "照片无法自动检测，将由人工审核".into(),
         why.to_owned(),
         profile,
     )
-}
-
-/// A report with no measures: one reason, and the error behind it.
-fn error_report(
-    decision: Decision,
-    code: &str,
-    message_en: String,
-    message_zh: &str,
-    detail: String,
-    profile: &Profile,
-) -> Report {
-    Report {
-        decision,
-        reasons: vec![Reason {
-            code: code.into(),
-            // The rule the engine files unreadable uploads under.
-            rule: RuleId::Dimensions,
-            message_en,
-            message_zh: message_zh.into(),
-        }],
-        rules: Vec::new(),
-        faces: 0,
-        face: None,
-        width: 0,
-        height: 0,
-        timing_ms: 0.0,
-        profile: profile.name.clone(),
-        format: None,
-        head: None,
-        exif: ExifFacts::default(),
-        measures: Measures::default(),
-        error: Some(ReadError {
-            code: code.into(),
-            message: detail,
-        }),
-    }
 }
 
 /// Where each photo's overlay goes: `dir/<stem>.annotated.png`. When photos share a stem (`a/x.jpg` and

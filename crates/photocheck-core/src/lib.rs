@@ -112,6 +112,42 @@ pub struct Report {
 }
 
 impl Report {
+    /// The report for a photo that could not be checked at all: no measures, one reason with its code
+    /// and messages, and the error behind it. Unreadable files are filed under `dimensions`.
+    pub fn not_checked(
+        decision: Decision,
+        code: &str,
+        message_en: String,
+        message_zh: String,
+        detail: String,
+        profile: &Profile,
+    ) -> Report {
+        Report {
+            decision,
+            reasons: vec![Reason {
+                code: code.into(),
+                rule: RuleId::Dimensions,
+                message_en,
+                message_zh,
+            }],
+            rules: Vec::new(),
+            faces: 0,
+            face: None,
+            width: 0,
+            height: 0,
+            timing_ms: 0.0,
+            profile: profile.name.clone(),
+            format: None,
+            head: None,
+            exif: ExifFacts::default(),
+            measures: Measures::default(),
+            error: Some(ReadError {
+                code: code.into(),
+                message: detail,
+            }),
+        }
+    }
+
     pub fn rule(&self, id: RuleId) -> Option<&RuleResult> {
         self.rules.iter().find(|r| r.rule == id)
     }
@@ -460,30 +496,10 @@ fn retouching_rule(exif: &ExifFacts, editors: &[String]) -> RuleResult {
 
 fn unreadable(e: &IntakeError, profile: &Profile, started: Instant) -> Report {
     let (en, zh) = e.messages();
-    Report {
-        decision: Decision::Reject,
-        reasons: vec![Reason {
-            code: e.code().into(),
-            rule: RuleId::Dimensions,
-            message_en: en,
-            message_zh: zh,
-        }],
-        rules: Vec::new(),
-        faces: 0,
-        face: None,
-        width: 0,
-        height: 0,
-        timing_ms: elapsed_ms(started),
-        profile: profile.name.clone(),
-        format: None,
-        head: None,
-        exif: ExifFacts::default(),
-        measures: Measures::default(),
-        error: Some(ReadError {
-            code: e.code().into(),
-            message: e.to_string(),
-        }),
-    }
+    let mut report =
+        Report::not_checked(Decision::Reject, e.code(), en, zh, e.to_string(), profile);
+    report.timing_ms = elapsed_ms(started);
+    report
 }
 
 fn elapsed_ms(started: Instant) -> f64 {
