@@ -513,3 +513,101 @@ fn round1(v: f64) -> f64 {
 fn round2(v: f64) -> f64 {
     (v * 100.0).round() / 100.0
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx() -> Context {
+        Context::on(NaiveDate::from_ymd_opt(2026, 11, 21).expect("valid date"))
+    }
+
+    fn exif(taken: Option<&str>, software: Option<&str>) -> ExifFacts {
+        ExifFacts {
+            captured: taken
+                .map(|t| chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M").expect("date")),
+            software: software.map(str::to_owned),
+            ..ExifFacts::default()
+        }
+    }
+
+    #[test]
+    fn photo_age_is_judged_from_the_capture_date() {
+        let limit = Profile::default_profile().rules.recency;
+        let r = recency_rule(&exif(Some("2026-10-01 10:00"), None), &ctx(), &limit);
+        assert_eq!((r.status, r.value), (Status::Pass, Some(51.0)));
+        let r = recency_rule(&exif(Some("2026-01-02 10:00"), None), &ctx(), &limit);
+        assert_eq!(
+            (r.status, r.code.as_deref()),
+            (Status::Fail, Some("photo-too-old"))
+        );
+        let r = recency_rule(&exif(Some("2026-05-25 10:00"), None), &ctx(), &limit);
+        assert_eq!(
+            r.status,
+            Status::Uncertain,
+            "180 days is within the margin of 183"
+        );
+        let r = recency_rule(&exif(None, None), &ctx(), &limit);
+        assert_eq!(
+            (r.status, r.code.as_deref()),
+            (Status::Uncertain, Some("capture-date-unknown"))
+        );
+        let r = recency_rule(&exif(Some("2027-03-01 10:00"), None), &ctx(), &limit);
+        assert_eq!(
+            r.status,
+            Status::Uncertain,
+            "a date in the future proves nothing"
+        );
+    }
+
+    #[test]
+    fn editing_software_is_a_retouching_trace() {
+        let editors = Profile::default_profile().retouching.editors;
+        let r = retouching_rule(
+            &exif(None, Some("Adobe Photoshop 25.0 (Windows)")),
+            &editors,
+        );
+        assert_eq!(
+            (r.status, r.code.as_deref()),
+            (Status::Fail, Some("edited-with-software"))
+        );
+        assert!(r
+            .reason()
+            .expect("a reason")
+            .message_zh
+            .contains("Photoshop"));
+        assert_eq!(
+            retouching_rule(&exif(None, Some("美图秀秀")), &editors).status,
+            Status::Fail
+        );
+        assert_eq!(
+            retouching_rule(&exif(None, Some("HDR+ 1.0.540104767zd")), &editors).status,
+            Status::Pass
+        );
+        assert_eq!(
+            retouching_rule(&exif(None, None), &editors).status,
+            Status::Pass
+        );
+    }
+
+    #[test]
+    fn exif_facts_reach_the_report() {
+        let img = image::RgbImage::from_pixel(260, 378, image::Rgb([250, 250, 250]));
+        let bytes = intake::tests::jpeg_with_exif(&img, 1, "Meitu 9.0", "2025:12:01 09:00:00");
+        let report = check(&bytes, &Profile::default_profile(), &ctx());
+        assert_eq!(report.exif.software.as_deref(), Some("Meitu 9.0"));
+        assert_eq!(
+            report.rule(RuleId::Retouching).map(|r| r.status),
+            Some(Status::Fail)
+        );
+        assert_eq!(
+            report.rule(RuleId::Recency).map(|r| r.value),
+            Some(Some(355.0))
+        );
+        assert_eq!(
+            report.decision,
+            Decision::Reject,
+            "a blank frame has no face"
+        );
+    }
+}
