@@ -257,26 +257,43 @@ pub fn segment(img: &RgbImage, face: &FaceBox) -> Segmentation {
         }
     }
 
-    // The person: the non-background component holding the face core.
+    // The person: the non-background component holding the face core. A scanline fill: each seed
+    // claims its whole run in the row, then seeds the runs above and below it (several times fewer
+    // stack operations than a pixel fill; benches/check.rs).
     let core = core_box(face, w, h);
     let (mut core_px, mut core_bg) = (0usize, 0usize);
+    let mut seeds: Vec<usize> = Vec::new();
     for y in core.1..core.3 {
         for x in core.0..core.2 {
             core_px += 1;
-            let cell = at(x, y);
-            if labels[cell.0] == BACKGROUND {
-                core_bg += 1;
-            } else if labels[cell.0] == OTHER {
-                labels[cell.0] = PERSON;
-                stack.push(cell);
+            let (i, _) = at(x, y);
+            match labels[i] {
+                BACKGROUND => core_bg += 1,
+                OTHER => seeds.push(i),
+                _ => {}
             }
         }
     }
-    while let Some(cell) = stack.pop() {
-        for (j, q) in neighbours(cell) {
-            if labels[j] == OTHER {
-                labels[j] = PERSON;
-                stack.push((j, q));
+    while let Some(i) = seeds.pop() {
+        if labels[i] != OTHER {
+            continue;
+        }
+        let (mut l, mut r) = (i, i);
+        while labels[l - 1] == OTHER {
+            l -= 1;
+        }
+        while labels[r + 1] == OTHER {
+            r += 1;
+        }
+        labels[l..=r].fill(PERSON);
+        for row in [l - pw, l + pw] {
+            let mut in_run = false;
+            for j in row..=row + (r - l) {
+                let open = labels[j] == OTHER;
+                if open && !in_run {
+                    seeds.push(j);
+                }
+                in_run = open;
             }
         }
     }
