@@ -288,8 +288,8 @@ pub fn segment(img: &RgbImage, face: &FaceBox) -> Segmentation {
         labels[l..=r].fill(PERSON);
         for row in [l - pw, l + pw] {
             let mut in_run = false;
-            for j in row..=row + (r - l) {
-                let open = labels[j] == OTHER;
+            for (j, &label) in labels.iter().enumerate().skip(row).take(r - l + 1) {
+                let open = label == OTHER;
                 if open && !in_run {
                     seeds.push(j);
                 }
