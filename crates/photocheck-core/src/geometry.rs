@@ -288,10 +288,10 @@ pub fn segment(img: &RgbImage, face: &FaceBox) -> Segmentation {
         labels[l..=r].fill(PERSON);
         for row in [l - pw, l + pw] {
             let mut in_run = false;
-            for (j, &label) in labels.iter().enumerate().skip(row).take(r - l + 1) {
+            for (k, &label) in labels[row..=row + (r - l)].iter().enumerate() {
                 let open = label == OTHER;
                 if open && !in_run {
-                    seeds.push(j);
+                    seeds.push(row + k);
                 }
                 in_run = open;
             }
