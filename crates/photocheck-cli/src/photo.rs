@@ -39,11 +39,7 @@ pub fn check(
 ) -> Checked {
     let run = AssertUnwindSafe(|| check_unguarded(shown, bytes, profile, ctx, overlay));
     std::panic::catch_unwind(run).unwrap_or_else(|panic| {
-        let why = panic
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "unknown panic".into());
+        let why = photocheck_core::panic_message(panic.as_ref());
         Checked {
             warnings: vec![format!("the check of {shown} failed: {why}")],
             report: check_failed(&why, profile),

@@ -211,14 +211,7 @@ fn decode_jpeg(bytes: &[u8], limits: &IntakeLimits, swaps_axes: bool) -> Result<
     std::panic::catch_unwind(AssertUnwindSafe(|| {
         decode_jpeg_scaled(bytes, limits, swaps_axes)
     }))
-    .unwrap_or_else(|cause| {
-        let why = cause
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| cause.downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_else(|| "libjpeg error".into());
-        Err(IntakeError::Corrupt(why))
-    })
+    .unwrap_or_else(|cause| Err(IntakeError::Corrupt(crate::panic_message(cause.as_ref()))))
 }
 
 fn decode_jpeg_scaled(

@@ -502,6 +502,15 @@ fn unreadable(e: &IntakeError, profile: &Profile, started: Instant) -> Report {
     report
 }
 
+/// The message of a caught panic (libjpeg errors arrive this way too), for an error report.
+pub fn panic_message(cause: &(dyn std::any::Any + Send)) -> String {
+    cause
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| cause.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+        .unwrap_or_else(|| "unknown error".into())
+}
+
 fn elapsed_ms(started: Instant) -> f64 {
     (started.elapsed().as_secs_f64() * 1e5).round() / 100.0
 }

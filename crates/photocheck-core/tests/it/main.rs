@@ -46,12 +46,8 @@ fn profile() -> &'static Profile {
 
 /// Checks bytes, turning a panic into an `Err` with its message so one bad photo names itself.
 fn check_caught(bytes: &[u8]) -> Result<Report, String> {
-    catch_unwind(AssertUnwindSafe(|| check(bytes, profile(), &ctx()))).map_err(|p| {
-        p.downcast_ref::<String>()
-            .cloned()
-            .or_else(|| p.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-            .unwrap_or_else(|| "non-string panic".into())
-    })
+    catch_unwind(AssertUnwindSafe(|| check(bytes, profile(), &ctx())))
+        .map_err(|p| photocheck_core::panic_message(p.as_ref()))
 }
 
 /// One row of the SOURCES.md file table.
