@@ -80,14 +80,6 @@ pub fn to_gray(img: &RgbImage) -> GrayImage {
     g
 }
 
-fn median_channel(values: &mut [u8]) -> f64 {
-    if values.is_empty() {
-        return 255.0;
-    }
-    let mid = values.len() / 2;
-    *values.select_nth_unstable(mid).1 as f64
-}
-
 #[inline]
 fn dist2(a: &[u8], b: [f64; 3]) -> f64 {
     let dr = a[0] as f64 - b[0];
@@ -142,12 +134,10 @@ pub fn segment(img: &RgbImage, face: &FaceBox) -> Segmentation {
     let seed_bottom = (face.bottom() as u32).clamp(band, h);
 
     // Reference colour: channel medians over the seed pixels.
-    let mut chans = [Vec::new(), Vec::new(), Vec::new()];
+    let mut seeds: Vec<[u8; 3]> = Vec::new();
     let mut take = |x: u32, y: u32| {
         let i = ((y * w + x) * 3) as usize;
-        for c in 0..3 {
-            chans[c].push(px[i + c]);
-        }
+        seeds.push([px[i], px[i + 1], px[i + 2]]);
     };
     for y in 0..seed_bottom {
         if y < band {
@@ -157,21 +147,15 @@ pub fn segment(img: &RgbImage, face: &FaceBox) -> Segmentation {
             (w.saturating_sub(band).max(band.min(w))..w).for_each(|x| take(x, y));
         }
     }
-    let reference = [
-        median_channel(&mut chans[0]),
-        median_channel(&mut chans[1]),
-        median_channel(&mut chans[2]),
-    ];
+    let reference = channel_medians(seeds.iter().copied());
     // How far seeds stray from the reference sets how far the growth may go: a flat white wall allows
-    // little, a vignette more; never so much that skin or hair on white is taken.
-    let mut seed_dist: Vec<f64> = (chans[0].iter().zip(&chans[1]).zip(&chans[2]))
-        .map(|((&r, &g), &b)| dist2(&[r, g, b], reference).sqrt())
-        .collect();
-    seed_dist.sort_unstable_by(f64::total_cmp);
-    let spread = seed_dist
-        .get(seed_dist.len() * 3 / 4)
-        .copied()
-        .unwrap_or(0.0);
+    // little, a vignette more; never so much that skin or hair on white is taken. (Third quartile of
+    // the whole-number distances; at most 442 in RGB.)
+    let mut spread_hist = [0u32; 443];
+    for p in &seeds {
+        spread_hist[(dist2(p, reference).sqrt() as usize).min(442)] += 1;
+    }
+    let spread = quantile(&spread_hist, seeds.len(), 0.75) as f64;
     let limit = (spread * 2.0 + 25.0).clamp(25.0, 60.0);
     let limit2 = limit * limit;
     // The face's own colour: a pixel closer to it than to the background is never background, which
@@ -322,20 +306,36 @@ pub fn segment(img: &RgbImage, face: &FaceBox) -> Segmentation {
 /// Median colour of the face core.
 pub fn face_colour(img: &RgbImage, face: &FaceBox) -> [f64; 3] {
     let (x0, y0, x1, y1) = core_box(face, img.width(), img.height());
-    let mut chans = [Vec::new(), Vec::new(), Vec::new()];
-    for y in y0..y1 {
-        for x in x0..x1 {
-            let p = img.get_pixel(x, y).0;
-            for c in 0..3 {
-                chans[c].push(p[c]);
-            }
+    channel_medians((y0..y1).flat_map(|y| (x0..x1).map(move |x| img.get_pixel(x, y).0)))
+}
+
+/// Per-channel medians, by histogram (white when there are no pixels).
+fn channel_medians(pixels: impl Iterator<Item = [u8; 3]>) -> [f64; 3] {
+    let mut hist = [[0u32; 256]; 3];
+    let mut n = 0;
+    for p in pixels {
+        for c in 0..3 {
+            hist[c][p[c] as usize] += 1;
+        }
+        n += 1;
+    }
+    if n == 0 {
+        return [255.0; 3];
+    }
+    hist.map(|h| quantile(&h, n, 0.5) as f64)
+}
+
+/// The smallest bin at which the running count passes `q` of `n`.
+pub(crate) fn quantile(hist: &[u32], n: usize, q: f64) -> usize {
+    let target = (n as f64 * q) as u64;
+    let mut acc = 0u64;
+    for (v, &c) in hist.iter().enumerate() {
+        acc += c as u64;
+        if acc > target {
+            return v;
         }
     }
-    [
-        median_channel(&mut chans[0]),
-        median_channel(&mut chans[1]),
-        median_channel(&mut chans[2]),
-    ]
+    hist.len().saturating_sub(1)
 }
 
 /// The inner part of the face box (x0, y0, x1, y1), clipped: certainly face, whatever the pose.

@@ -5,7 +5,7 @@ use image::{imageops, GrayImage, RgbImage};
 use serde::{Deserialize, Serialize};
 
 use crate::detect::FaceBox;
-use crate::geometry::{core_box, luma, HeadGeometry, Segmentation, PERSON};
+use crate::geometry::{core_box, luma, quantile, HeadGeometry, Segmentation, PERSON};
 use crate::profile::Background as BackgroundCfg;
 
 /// Background measures, over every pixel that is not the person.
@@ -90,15 +90,7 @@ pub fn background(
 }
 
 fn percentile(hist: &[u32; 256], n: u64, q: f64) -> f64 {
-    let target = (n as f64 * q) as u64;
-    let mut acc = 0u64;
-    for (v, &c) in hist.iter().enumerate() {
-        acc += c as u64;
-        if acc > target {
-            return v as f64;
-        }
-    }
-    255.0
+    quantile(hist, n as usize, q) as f64
 }
 
 /// CIE76 difference between an sRGB colour and white (D65).
