@@ -220,3 +220,43 @@ fn crc32(data: &[u8]) -> u32 {
         crc
     })
 }
+
+/// Corrupted copies of real files (random bytes overwritten, deterministic): every one gets a report,
+/// never a panic. Covers the small-JPEG (zune-jpeg), large-JPEG (libjpeg), PNG and WebP decoders.
+#[test]
+fn corrupted_files_never_panic() {
+    let Some(dir) = photos_or_skip("corrupted_files_never_panic") else {
+        return;
+    };
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for file in [
+        "libfd_test.jpg",
+        "hivision_old_test4.jpg",
+        "idphoto_sample1.png",
+        "hivision_test1.webp",
+    ] {
+        let original = bytes(&dir, file);
+        for round in 0..40 {
+            let mut copy = original.clone();
+            // Leave the first bytes alone so the format is still recognised and the decoder runs.
+            for _ in 0..1 + round % 8 {
+                let at = 16 + (next() as usize) % (copy.len() - 16);
+                copy[at] = next() as u8;
+            }
+            if round % 5 == 4 {
+                copy.truncate(16 + (next() as usize) % (copy.len() - 16));
+            }
+            let r = run(&format!("{file} corrupted #{round}"), &copy);
+            assert!(
+                r.error.is_some() || !r.rules.is_empty(),
+                "{file} #{round}: an empty report"
+            );
+        }
+    }
+}
