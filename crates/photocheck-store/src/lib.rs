@@ -1,0 +1,521 @@
+//! photocheck-store: the source of truth. Submissions, their one result, and an append-only event log,
+//! in SQLite (the embedded default) or PostgreSQL (multi-node), through sqlx with migrations; and the
+//! blob store the photos themselves go to.
+//!
+//! A result is written once: recording a decision for a submission that already has one changes nothing
+//! and says so, so a message delivered twice still gives one result.
+
+mod blobs;
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+use sqlx::{PgPool, Row, SqlitePool};
+use uuid::Uuid;
+
+pub use crate::blobs::{BlobError, LocalBlobs};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("unsupported database URL {0:?}: use sqlite:PATH or postgres://...")]
+    UnsupportedUrl(String),
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("no submission {0}")]
+    NotFound(Uuid),
+    #[error("stored data is not valid: {0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    /// Worth retrying: the database was unreachable or busy, not wrong.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Database(
+                sqlx::Error::Io(_)
+                    | sqlx::Error::PoolTimedOut
+                    | sqlx::Error::PoolClosed
+                    | sqlx::Error::Protocol(_)
+            )
+        )
+    }
+}
+
+/// How the photo reached the applicant's upload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Channel {
+    /// A photo already on file.
+    Stored,
+    Camera,
+    Album,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Queued,
+    Processing,
+    Decided,
+    Failed,
+    /// A newer submission by the same applicant replaced it before it was decided.
+    Superseded,
+}
+
+macro_rules! text_enum {
+    ($ty:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        impl $ty {
+            pub fn as_str(self) -> &'static str {
+                match self { $($ty::$variant => $text),+ }
+            }
+        }
+        impl FromStr for $ty {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                match s { $($text => Ok($ty::$variant),)+ other => Err(format!("not a {}: {other:?}", stringify!($ty))) }
+            }
+        }
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result { f.write_str(self.as_str()) }
+        }
+    };
+}
+
+text_enum!(Channel { Stored => "stored", Camera => "camera", Album => "album" });
+text_enum!(Status {
+    Queued => "queued",
+    Processing => "processing",
+    Decided => "decided",
+    Failed => "failed",
+    Superseded => "superseded",
+});
+
+/// What the intake knows of a new submission; the photo is already in the blob store under `blob_key`.
+#[derive(Debug, Clone)]
+pub struct NewSubmission {
+    pub applicant_id: String,
+    pub licence_no: Option<String>,
+    pub channel: Channel,
+    pub blob_key: String,
+    pub received_at: DateTime<Utc>,
+}
+
+/// A decision, automatic or a reviewer's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Decision {
+    /// approve, review or reject.
+    pub decision: String,
+    /// The reasons as the engine (or reviewer) gave them.
+    pub reasons: serde_json::Value,
+    /// The full report, for reviewers and audits.
+    pub report: serde_json::Value,
+    /// `engine`, or the reviewer's account.
+    pub decided_by: String,
+    pub decided_at: DateTime<Utc>,
+}
+
+/// A submission and, once decided, its result.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Submission {
+    pub id: Uuid,
+    pub applicant_id: String,
+    pub licence_no: Option<String>,
+    pub channel: Channel,
+    pub blob_key: String,
+    pub received_at: DateTime<Utc>,
+    pub status: Status,
+    pub published_at: Option<DateTime<Utc>>,
+    pub failure: Option<String>,
+    pub superseded_by: Option<Uuid>,
+    pub result: Option<Decision>,
+}
+
+/// What recording a decision did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Recorded {
+    /// This call wrote the result.
+    New,
+    /// A result was already there (a redelivered message); it is returned unchanged.
+    AlreadyDecided(Decision),
+}
+
+/// One entry of the event log.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Event {
+    pub seq: i64,
+    pub submission_id: Uuid,
+    pub kind: String,
+    pub at: DateTime<Utc>,
+    pub detail: serde_json::Value,
+}
+
+#[derive(Clone)]
+enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// The database, either kind.
+#[derive(Clone)]
+pub struct Store {
+    db: Db,
+}
+
+/// Runs the same block against whichever pool the store holds; the SQL is chosen per backend before.
+macro_rules! on_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match &$store.db {
+            Db::Sqlite($pool) => $body,
+            Db::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// SQL text per backend: SQLite keeps ids, times and JSON as text; PostgreSQL has UUID, TIMESTAMPTZ and
+/// JSONB, so its statements cast the text parameters and print the columns back as text.
+struct Sql {
+    sqlite: &'static str,
+    postgres: &'static str,
+}
+
+impl Store {
+    /// Opens `sqlite:PATH` (created if missing) or `postgres://...`, and applies the migrations.
+    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        let db = if let Some(path) = url.strip_prefix("sqlite:") {
+            let options = SqliteConnectOptions::new()
+                .filename(path.trim_start_matches("//"))
+                .create_if_missing(true)
+                // WAL: readers (status queries) never wait for the writer (workers).
+                .journal_mode(SqliteJournalMode::Wal)
+                .foreign_keys(true);
+            let pool = SqlitePoolOptions::new()
+                .max_connections(4)
+                .connect_with(options)
+                .await?;
+            sqlx::migrate!("migrations/sqlite").run(&pool).await?;
+            Db::Sqlite(pool)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let options = PgConnectOptions::from_str(url)?;
+            Self::postgres_with(options).await?.db
+        } else {
+            return Err(StoreError::UnsupportedUrl(url.to_owned()));
+        };
+        Ok(Store { db })
+    }
+
+    /// PostgreSQL with explicit options (a schema through `search_path`, say), migrations applied.
+    pub async fn postgres_with(options: PgConnectOptions) -> Result<Store, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("migrations/postgres").run(&pool).await?;
+        Ok(Store {
+            db: Db::Postgres(pool),
+        })
+    }
+
+    fn sql(&self, sql: &Sql) -> &'static str {
+        match self.db {
+            Db::Sqlite(_) => sql.sqlite,
+            Db::Postgres(_) => sql.postgres,
+        }
+    }
+
+    /// Stores a new submission (status `queued`) and its `received` event, in one transaction.
+    pub async fn insert_submission(&self, new: &NewSubmission) -> Result<Uuid, StoreError> {
+        let id = Uuid::new_v4();
+        let insert = self.sql(&Sql {
+            sqlite: "INSERT INTO submissions (id, applicant_id, licence_no, channel, blob_key, received_at, status) \
+                     VALUES ($1, $2, $3, $4, $5, $6, 'queued')",
+            postgres: "INSERT INTO submissions (id, applicant_id, licence_no, channel, blob_key, received_at, status) \
+                       VALUES ($1::uuid, $2, $3, $4, $5, $6::timestamptz, 'queued')",
+        });
+        let detail = serde_json::json!({ "channel": new.channel, "blob_key": new.blob_key });
+        let event = self.event_sql();
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query(insert)
+                .bind(id.to_string())
+                .bind(&new.applicant_id)
+                .bind(&new.licence_no)
+                .bind(new.channel.as_str())
+                .bind(&new.blob_key)
+                .bind(new.received_at.to_rfc3339())
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(event)
+                .bind(id.to_string())
+                .bind("received")
+                .bind(Utc::now().to_rfc3339())
+                .bind(detail.to_string())
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        });
+        Ok(id)
+    }
+
+    fn event_sql(&self) -> &'static str {
+        self.sql(&Sql {
+            sqlite: "INSERT INTO events (submission_id, kind, at, detail) VALUES ($1, $2, $3, $4)",
+            postgres: "INSERT INTO events (submission_id, kind, at, detail) VALUES ($1::uuid, $2, $3::timestamptz, $4::jsonb)",
+        })
+    }
+
+    /// A submission with its result, if any.
+    pub async fn get(&self, id: Uuid) -> Result<Option<Submission>, StoreError> {
+        let select = self.sql(&Sql {
+            sqlite: "SELECT s.id, s.applicant_id, s.licence_no, s.channel, s.blob_key, s.received_at, s.status, \
+                     s.published_at, s.failure, s.superseded_by, r.decision, r.reasons, r.report, r.decided_by, \
+                     r.decided_at FROM submissions s LEFT JOIN results r ON r.submission_id = s.id WHERE s.id = $1",
+            postgres: "SELECT s.id::text, s.applicant_id, s.licence_no, s.channel, s.blob_key, \
+                       to_char(s.received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS received_at, \
+                       s.status, to_char(s.published_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS published_at, \
+                       s.failure, s.superseded_by::text, r.decision, r.reasons::text, r.report::text, r.decided_by, \
+                       to_char(r.decided_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS decided_at \
+                       FROM submissions s LEFT JOIN results r ON r.submission_id = s.id WHERE s.id = $1::uuid",
+        });
+        on_pool!(self, pool => {
+            let row = sqlx::query(select).bind(id.to_string()).fetch_optional(pool).await?;
+            row.map(|row| {
+                Ok(Submission {
+                    id: parse_uuid(row.try_get("id")?)?,
+                    applicant_id: row.try_get("applicant_id")?,
+                    licence_no: row.try_get("licence_no")?,
+                    channel: parse(row.try_get("channel")?)?,
+                    blob_key: row.try_get("blob_key")?,
+                    received_at: parse_time(row.try_get("received_at")?)?,
+                    status: parse(row.try_get("status")?)?,
+                    published_at: row.try_get::<Option<String>, _>("published_at")?.map(parse_time).transpose()?,
+                    failure: row.try_get("failure")?,
+                    superseded_by: row.try_get::<Option<String>, _>("superseded_by")?.map(parse_uuid).transpose()?,
+                    result: match row.try_get::<Option<String>, _>("decision")? {
+                        None => None,
+                        Some(decision) => Some(Decision {
+                            decision,
+                            reasons: parse_json(row.try_get("reasons")?)?,
+                            report: parse_json(row.try_get("report")?)?,
+                            decided_by: row.try_get("decided_by")?,
+                            decided_at: parse_time(row.try_get("decided_at")?)?,
+                        }),
+                    },
+                })
+            })
+            .transpose()
+        })
+    }
+
+    /// Marks a submission as being checked (a worker took it). Decided, failed or superseded ones are left
+    /// alone; returns whether the submission still needs a decision.
+    pub async fn start_processing(&self, id: Uuid) -> Result<bool, StoreError> {
+        let update = self.sql(&Sql {
+            sqlite: "UPDATE submissions SET status = 'processing' WHERE id = $1 AND status IN ('queued', 'processing')",
+            postgres: "UPDATE submissions SET status = 'processing' WHERE id = $1::uuid AND status IN ('queued', 'processing')",
+        });
+        let changed = on_pool!(self, pool => sqlx::query(update).bind(id.to_string()).execute(pool).await?.rows_affected());
+        if changed == 0 && self.get(id).await?.is_none() {
+            return Err(StoreError::NotFound(id));
+        }
+        Ok(changed > 0)
+    }
+
+    /// Records a decision once. A second call for the same submission (a redelivered message) writes
+    /// nothing and returns the decision already there.
+    pub async fn record_decision(&self, id: Uuid, d: &Decision) -> Result<Recorded, StoreError> {
+        let insert = self.sql(&Sql {
+            sqlite: "INSERT INTO results (submission_id, decision, reasons, report, decided_by, decided_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (submission_id) DO NOTHING",
+            postgres: "INSERT INTO results (submission_id, decision, reasons, report, decided_by, decided_at) \
+                       VALUES ($1::uuid, $2, $3::jsonb, $4::jsonb, $5, $6::timestamptz) ON CONFLICT (submission_id) DO NOTHING",
+        });
+        let status = self.sql(&Sql {
+            sqlite: "UPDATE submissions SET status = 'decided', failure = NULL WHERE id = $1",
+            postgres:
+                "UPDATE submissions SET status = 'decided', failure = NULL WHERE id = $1::uuid",
+        });
+        let event = self.event_sql();
+        let detail = serde_json::json!({ "decision": d.decision, "decided_by": d.decided_by });
+        let written = on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let written = sqlx::query(insert)
+                .bind(id.to_string())
+                .bind(&d.decision)
+                .bind(d.reasons.to_string())
+                .bind(d.report.to_string())
+                .bind(&d.decided_by)
+                .bind(d.decided_at.to_rfc3339())
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| not_found_on_fk(e, id))?
+                .rows_affected();
+            if written == 1 {
+                sqlx::query(status).bind(id.to_string()).execute(&mut *tx).await?;
+                sqlx::query(event)
+                    .bind(id.to_string())
+                    .bind("decided")
+                    .bind(Utc::now().to_rfc3339())
+                    .bind(detail.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            written
+        });
+        if written == 1 {
+            return Ok(Recorded::New);
+        }
+        let existing = self.get(id).await?.ok_or(StoreError::NotFound(id))?;
+        existing
+            .result
+            .map(Recorded::AlreadyDecided)
+            .ok_or_else(|| {
+                StoreError::Corrupt(format!("submission {id}: result neither written nor found"))
+            })
+    }
+
+    /// Marks a submission failed (its photo cannot be processed), with the reason.
+    pub async fn mark_failed(&self, id: Uuid, reason: &str) -> Result<(), StoreError> {
+        let update = self.sql(&Sql {
+            sqlite: "UPDATE submissions SET status = 'failed', failure = $2 WHERE id = $1 AND status <> 'decided'",
+            postgres: "UPDATE submissions SET status = 'failed', failure = $2 WHERE id = $1::uuid AND status <> 'decided'",
+        });
+        let event = self.event_sql();
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let changed = sqlx::query(update).bind(id.to_string()).bind(reason).execute(&mut *tx).await?.rows_affected();
+            if changed == 1 {
+                sqlx::query(event)
+                    .bind(id.to_string())
+                    .bind("failed")
+                    .bind(Utc::now().to_rfc3339())
+                    .bind(serde_json::json!({ "reason": reason }).to_string())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Queued submissions received before `before` that were never handed to the queue: what a crash
+    /// between storing and publishing leaves behind, for the sweeper to publish again.
+    pub async fn unpublished(
+        &self,
+        before: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<Uuid>, StoreError> {
+        let select = self.sql(&Sql {
+            sqlite: "SELECT id FROM submissions WHERE published_at IS NULL AND status IN ('queued', 'processing') \
+                     AND received_at < $1 ORDER BY received_at LIMIT $2",
+            postgres: "SELECT id::text AS id FROM submissions WHERE published_at IS NULL AND status IN ('queued', 'processing') \
+                       AND received_at < $1::timestamptz ORDER BY received_at LIMIT $2",
+        });
+        let ids: Vec<String> = on_pool!(self, pool => {
+            sqlx::query_scalar(select).bind(before.to_rfc3339()).bind(limit).fetch_all(pool).await?
+        });
+        ids.into_iter().map(parse_uuid).collect()
+    }
+
+    /// Notes that the queue confirmed the submission's message.
+    pub async fn mark_published(&self, id: Uuid, at: DateTime<Utc>) -> Result<(), StoreError> {
+        let update = self.sql(&Sql {
+            sqlite: "UPDATE submissions SET published_at = $2 WHERE id = $1 AND published_at IS NULL",
+            postgres: "UPDATE submissions SET published_at = $2::timestamptz WHERE id = $1::uuid AND published_at IS NULL",
+        });
+        on_pool!(self, pool => {
+            sqlx::query(update).bind(id.to_string()).bind(at.to_rfc3339()).execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    /// The applicant's open (queued or processing) submissions other than `newer` become superseded by it.
+    /// Returns the ids superseded.
+    pub async fn supersede_open(
+        &self,
+        applicant_id: &str,
+        newer: Uuid,
+    ) -> Result<Vec<Uuid>, StoreError> {
+        let update = self.sql(&Sql {
+            sqlite: "UPDATE submissions SET status = 'superseded', superseded_by = $2 WHERE applicant_id = $1 \
+                     AND id <> $2 AND status IN ('queued', 'processing') RETURNING id",
+            postgres: "UPDATE submissions SET status = 'superseded', superseded_by = $2::uuid WHERE applicant_id = $1 \
+                       AND id <> $2::uuid AND status IN ('queued', 'processing') RETURNING id::text AS id",
+        });
+        let event = self.event_sql();
+        let ids: Vec<String> = on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let ids: Vec<String> =
+                sqlx::query_scalar(update).bind(applicant_id).bind(newer.to_string()).fetch_all(&mut *tx).await?;
+            for id in &ids {
+                sqlx::query(event)
+                    .bind(id)
+                    .bind("superseded")
+                    .bind(Utc::now().to_rfc3339())
+                    .bind(serde_json::json!({ "by": newer }).to_string())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            ids
+        });
+        ids.into_iter().map(parse_uuid).collect()
+    }
+
+    /// The event log of one submission, oldest first.
+    pub async fn events(&self, id: Uuid) -> Result<Vec<Event>, StoreError> {
+        let select = self.sql(&Sql {
+            sqlite: "SELECT seq, submission_id, kind, at, detail FROM events WHERE submission_id = $1 ORDER BY seq",
+            postgres: "SELECT seq, submission_id::text AS submission_id, kind, \
+                       to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS at, detail::text AS detail \
+                       FROM events WHERE submission_id = $1::uuid ORDER BY seq",
+        });
+        on_pool!(self, pool => {
+            let rows = sqlx::query(select).bind(id.to_string()).fetch_all(pool).await?;
+            rows.iter()
+                .map(|row| {
+                    Ok(Event {
+                        seq: row.try_get("seq")?,
+                        submission_id: parse_uuid(row.try_get("submission_id")?)?,
+                        kind: row.try_get("kind")?,
+                        at: parse_time(row.try_get("at")?)?,
+                        detail: parse_json(row.try_get("detail")?)?,
+                    })
+                })
+                .collect()
+        })
+    }
+}
+
+/// A result for a submission that does not exist breaks the foreign key: say which submission.
+fn not_found_on_fk(e: sqlx::Error, id: Uuid) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NotFound(id),
+        _ => StoreError::Database(e),
+    }
+}
+
+fn parse<T: FromStr<Err = String>>(text: String) -> Result<T, StoreError> {
+    text.parse().map_err(StoreError::Corrupt)
+}
+
+fn parse_uuid(text: String) -> Result<Uuid, StoreError> {
+    Uuid::parse_str(&text).map_err(|e| StoreError::Corrupt(format!("id {text:?}: {e}")))
+}
+
+fn parse_time(text: String) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::parse_from_rfc3339(&text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| StoreError::Corrupt(format!("time {text:?}: {e}")))
+}
+
+fn parse_json(text: String) -> Result<serde_json::Value, StoreError> {
+    serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("JSON: {e}")))
+}

@@ -1,0 +1,362 @@
+//! The store against real databases: SQLite in a temporary folder, and the PostgreSQL this project's
+//! machines run on 127.0.0.1 (`.ci/run` starts it), each test in a schema of its own. Set
+//! PHOTOCHECK_TEST_POSTGRES to use another server.
+
+use std::str::FromStr;
+
+use chrono::{Duration, Utc};
+use photocheck_store::{
+    Channel, Decision, LocalBlobs, NewSubmission, Recorded, Status, Store, StoreError,
+};
+use sqlx::postgres::PgConnectOptions;
+use uuid::Uuid;
+
+const DEFAULT_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+async fn sqlite() -> (Store, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite:{}", dir.path().join("photocheck.db").display());
+    (Store::connect(&url).await.expect("open SQLite"), dir)
+}
+
+/// A store in a fresh schema of the test PostgreSQL.
+async fn postgres() -> Store {
+    postgres_with_options().await.0
+}
+
+/// The store and the connection options of its schema, for raw access.
+async fn postgres_with_options() -> (Store, PgConnectOptions) {
+    let url = std::env::var("PHOTOCHECK_TEST_POSTGRES").unwrap_or_else(|_| DEFAULT_POSTGRES.into());
+    let admin = sqlx::PgPool::connect(&url)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {url} is needed (bash .ci/run starts it): {e}"));
+    // Schemas are named by creation time; those of runs over an hour old are cleared here, so test
+    // schemas never pile up and a running test's schema is never dropped.
+    let now = Utc::now().timestamp();
+    let old: Vec<String> = sqlx::query_scalar(
+        "SELECT nspname::text FROM pg_namespace WHERE nspname ~ '^photocheck_t_[0-9]+_' \
+         AND split_part(nspname, '_', 3)::bigint < $1",
+    )
+    .bind(now - 3600)
+    .fetch_all(&admin)
+    .await
+    .expect("list old schemas");
+    for schema in old {
+        let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+            .execute(&admin)
+            .await;
+    }
+    let schema = format!("photocheck_t_{now}_{}", Uuid::new_v4().simple());
+    sqlx::query(&format!("CREATE SCHEMA {schema}"))
+        .execute(&admin)
+        .await
+        .expect("create schema");
+    let options = PgConnectOptions::from_str(&url)
+        .expect("url")
+        .options([("search_path", schema.as_str())]);
+    (
+        Store::postgres_with(options.clone())
+            .await
+            .expect("open PostgreSQL"),
+        options,
+    )
+}
+
+fn submission(applicant: &str) -> NewSubmission {
+    NewSubmission {
+        applicant_id: applicant.into(),
+        licence_no: Some("110101199001011234".into()),
+        channel: Channel::Camera,
+        blob_key: "0123456789abcdef0123456789abcdef".into(),
+        received_at: Utc::now() - Duration::minutes(5),
+    }
+}
+
+fn decision(what: &str) -> Decision {
+    Decision {
+        decision: what.into(),
+        reasons: serde_json::json!([{ "code": "head-too-small" }]),
+        report: serde_json::json!({ "decision": what, "faces": 1 }),
+        decided_by: "engine".into(),
+        decided_at: Utc::now(),
+    }
+}
+
+/// The life of one submission, and a redelivered result, on either database.
+async fn lifecycle(store: Store) {
+    let id = store
+        .insert_submission(&submission("A1"))
+        .await
+        .expect("insert");
+    let s = store.get(id).await.expect("get").expect("present");
+    assert_eq!(
+        (s.status, s.channel, s.result.is_none()),
+        (Status::Queued, Channel::Camera, true)
+    );
+
+    assert!(store.start_processing(id).await.expect("start"));
+    let unknown = store
+        .start_processing(Uuid::new_v4())
+        .await
+        .expect_err("unknown id");
+    assert!(matches!(unknown, StoreError::NotFound(_)), "{unknown}");
+
+    assert_eq!(
+        store
+            .record_decision(id, &decision("review"))
+            .await
+            .expect("record"),
+        Recorded::New
+    );
+    // The same message delivered again, even with another outcome: the first result stands.
+    match store
+        .record_decision(id, &decision("approve"))
+        .await
+        .expect("record again")
+    {
+        Recorded::AlreadyDecided(d) => assert_eq!(d.decision, "review"),
+        other => panic!("expected AlreadyDecided, got {other:?}"),
+    }
+    let s = store.get(id).await.expect("get").expect("present");
+    assert_eq!(s.status, Status::Decided);
+    let result = s.result.expect("result");
+    assert_eq!(result.decision, "review");
+    assert_eq!(result.reasons[0]["code"], "head-too-small");
+    assert!(
+        !store
+            .start_processing(id)
+            .await
+            .expect("start after decision"),
+        "decided stays decided"
+    );
+
+    let kinds: Vec<String> = store
+        .events(id)
+        .await
+        .expect("events")
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(
+        kinds,
+        ["received", "decided"],
+        "one decided event for two deliveries"
+    );
+
+    let missing = store
+        .record_decision(Uuid::new_v4(), &decision("review"))
+        .await
+        .expect_err("unknown id");
+    assert!(matches!(missing, StoreError::NotFound(_)), "{missing}");
+}
+
+/// Stored but never published (a crash in between): the sweeper finds it until it is marked published.
+async fn sweeping(store: Store) {
+    let id = store
+        .insert_submission(&submission("B1"))
+        .await
+        .expect("insert");
+    let now = Utc::now();
+    assert_eq!(
+        store.unpublished(now, 100).await.expect("unpublished"),
+        [id]
+    );
+    assert!(store
+        .unpublished(now - Duration::hours(1), 100)
+        .await
+        .expect("older")
+        .is_empty());
+    store.mark_published(id, now).await.expect("published");
+    assert!(store
+        .unpublished(now, 100)
+        .await
+        .expect("unpublished")
+        .is_empty());
+    assert!(store
+        .get(id)
+        .await
+        .expect("get")
+        .expect("present")
+        .published_at
+        .is_some());
+}
+
+/// A resubmission by the same applicant supersedes the open one; other applicants are untouched.
+async fn superseding(store: Store) {
+    let first = store
+        .insert_submission(&submission("C1"))
+        .await
+        .expect("insert");
+    let other = store
+        .insert_submission(&submission("C2"))
+        .await
+        .expect("insert");
+    let second = store
+        .insert_submission(&submission("C1"))
+        .await
+        .expect("insert");
+    assert_eq!(
+        store.supersede_open("C1", second).await.expect("supersede"),
+        [first]
+    );
+    let s = store.get(first).await.expect("get").expect("present");
+    assert_eq!(
+        (s.status, s.superseded_by),
+        (Status::Superseded, Some(second))
+    );
+    assert_eq!(
+        store
+            .get(other)
+            .await
+            .expect("get")
+            .expect("present")
+            .status,
+        Status::Queued
+    );
+    assert_eq!(
+        store
+            .get(second)
+            .await
+            .expect("get")
+            .expect("present")
+            .status,
+        Status::Queued
+    );
+    store
+        .mark_failed(second, "photo cannot be read")
+        .await
+        .expect("fail");
+    let s = store.get(second).await.expect("get").expect("present");
+    assert_eq!(
+        (s.status, s.failure.as_deref()),
+        (Status::Failed, Some("photo cannot be read"))
+    );
+}
+
+#[tokio::test]
+async fn sqlite_lifecycle() {
+    let (store, _dir) = sqlite().await;
+    lifecycle(store).await;
+}
+
+#[tokio::test]
+async fn postgres_lifecycle() {
+    lifecycle(postgres().await).await;
+}
+
+#[tokio::test]
+async fn sqlite_sweeping_and_superseding() {
+    let (store, _dir) = sqlite().await;
+    sweeping(store.clone()).await;
+    superseding(store).await;
+}
+
+#[tokio::test]
+async fn postgres_sweeping_and_superseding() {
+    let store = postgres().await;
+    sweeping(store.clone()).await;
+    superseding(store).await;
+}
+
+/// Concurrent deliveries of one result (two workers, one message): exactly one writes it.
+#[tokio::test]
+async fn postgres_concurrent_results_write_once() {
+    let store = postgres().await;
+    let id = store
+        .insert_submission(&submission("D1"))
+        .await
+        .expect("insert");
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .record_decision(id, &decision(if i % 2 == 0 { "review" } else { "reject" }))
+                    .await
+            })
+        })
+        .collect();
+    let mut new = 0;
+    for t in tasks {
+        if t.await.expect("task").expect("record") == Recorded::New {
+            new += 1;
+        }
+    }
+    assert_eq!(new, 1);
+    let decided = store
+        .events(id)
+        .await
+        .expect("events")
+        .iter()
+        .filter(|e| e.kind == "decided")
+        .count();
+    assert_eq!(decided, 1);
+}
+
+/// The event log refuses changes and deletions, in both databases.
+#[tokio::test]
+async fn the_event_log_is_append_only() {
+    let (store, dir) = sqlite().await;
+    let id = store
+        .insert_submission(&submission("E1"))
+        .await
+        .expect("insert");
+    let raw = sqlx::SqlitePool::connect(&format!(
+        "sqlite:{}",
+        dir.path().join("photocheck.db").display()
+    ))
+    .await
+    .expect("raw SQLite");
+    for tamper in ["UPDATE events SET kind = 'x'", "DELETE FROM events"] {
+        let err = sqlx::query(tamper).execute(&raw).await.expect_err(tamper);
+        assert!(err.to_string().contains("append-only"), "{err}");
+    }
+    assert_eq!(store.events(id).await.expect("events").len(), 1);
+
+    let (store, options) = postgres_with_options().await;
+    let id = store
+        .insert_submission(&submission("E1"))
+        .await
+        .expect("insert");
+    let raw = sqlx::PgPool::connect_with(options)
+        .await
+        .expect("raw PostgreSQL");
+    for tamper in ["UPDATE events SET kind = 'x'", "DELETE FROM events"] {
+        let err = sqlx::query(tamper).execute(&raw).await.expect_err(tamper);
+        assert!(err.to_string().contains("append-only"), "{err}");
+    }
+    assert_eq!(store.events(id).await.expect("events").len(), 1);
+}
+
+#[tokio::test]
+async fn blobs_round_trip_and_refuse_foreign_keys() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let blobs = LocalBlobs::open(dir.path().join("blobs"))
+        .await
+        .expect("open");
+    let key = blobs.put(b"photo bytes").await.expect("put");
+    assert_eq!(blobs.get(&key).await.expect("get"), b"photo bytes");
+    assert!(blobs.get("../../etc/passwd").await.is_err());
+    assert!(blobs
+        .get(&"0".repeat(32))
+        .await
+        .unwrap_err()
+        .to_string()
+        .contains("no blob"));
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("blobs"))
+        .expect("dir")
+        .collect();
+    assert_eq!(leftovers.len(), 1, "no partial files left behind");
+}
+
+#[tokio::test]
+async fn unknown_database_urls_are_refused() {
+    let err = Store::connect("mysql://localhost/x")
+        .await
+        .err()
+        .expect("refused");
+    assert!(
+        err.to_string().contains("unsupported database URL"),
+        "{err}"
+    );
+}
