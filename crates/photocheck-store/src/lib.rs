@@ -178,6 +178,19 @@ macro_rules! on_pool {
     };
 }
 
+/// Appends one event inside the transaction `$tx` (the statement from [`Store::event_sql`]).
+macro_rules! append_event {
+    ($tx:ident, $sql:expr, $id:expr, $kind:expr, $detail:expr) => {
+        sqlx::query($sql)
+            .bind($id.to_string())
+            .bind($kind)
+            .bind(Utc::now().to_rfc3339())
+            .bind($detail.to_string())
+            .execute(&mut *$tx)
+            .await?
+    };
+}
+
 /// SQL text per backend: SQLite keeps ids, times and JSON as text; PostgreSQL has UUID, TIMESTAMPTZ and
 /// JSONB, so its statements cast the text parameters and print the columns back as text.
 struct Sql {
@@ -251,13 +264,7 @@ impl Store {
                 .bind(new.received_at.to_rfc3339())
                 .execute(&mut *tx)
                 .await?;
-            sqlx::query(event)
-                .bind(id.to_string())
-                .bind("received")
-                .bind(Utc::now().to_rfc3339())
-                .bind(detail.to_string())
-                .execute(&mut *tx)
-                .await?;
+            append_event!(tx, event, id, "received", detail);
             tx.commit().await?;
         });
         Ok(id)
@@ -358,13 +365,7 @@ impl Store {
                 .rows_affected();
             if written == 1 {
                 sqlx::query(status).bind(id.to_string()).execute(&mut *tx).await?;
-                sqlx::query(event)
-                    .bind(id.to_string())
-                    .bind("decided")
-                    .bind(Utc::now().to_rfc3339())
-                    .bind(detail.to_string())
-                    .execute(&mut *tx)
-                    .await?;
+                append_event!(tx, event, id, "decided", detail);
             }
             tx.commit().await?;
             written
@@ -392,13 +393,7 @@ impl Store {
             let mut tx = pool.begin().await?;
             let changed = sqlx::query(update).bind(id.to_string()).bind(reason).execute(&mut *tx).await?.rows_affected();
             if changed == 1 {
-                sqlx::query(event)
-                    .bind(id.to_string())
-                    .bind("failed")
-                    .bind(Utc::now().to_rfc3339())
-                    .bind(serde_json::json!({ "reason": reason }).to_string())
-                    .execute(&mut *tx)
-                    .await?;
+                append_event!(tx, event, id, "failed", serde_json::json!({ "reason": reason }));
             }
             tx.commit().await?;
         });
@@ -455,13 +450,7 @@ impl Store {
             let ids: Vec<String> =
                 sqlx::query_scalar(update).bind(applicant_id).bind(newer.to_string()).fetch_all(&mut *tx).await?;
             for id in &ids {
-                sqlx::query(event)
-                    .bind(id)
-                    .bind("superseded")
-                    .bind(Utc::now().to_rfc3339())
-                    .bind(serde_json::json!({ "by": newer }).to_string())
-                    .execute(&mut *tx)
-                    .await?;
+                append_event!(tx, event, id, "superseded", serde_json::json!({ "by": newer }));
             }
             tx.commit().await?;
             ids
