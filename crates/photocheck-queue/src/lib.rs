@@ -238,8 +238,9 @@ pub enum Disposition {
 }
 
 impl Consumer {
-    /// The next delivery; `None` when the channel closes.
-    pub async fn next(&mut self) -> Option<Result<Incoming<'_>, QueueError>> {
+    /// The next delivery; `None` when the channel closes. Deliveries are independent of the consumer, so
+    /// a worker can hold up to `prefetch` of them while it asks for more.
+    pub async fn next(&mut self) -> Option<Result<Incoming, QueueError>> {
         let delivery = match self.inner.next().await? {
             Ok(d) => d,
             Err(e) => return Some(Err(e.into())),
@@ -248,7 +249,8 @@ impl Consumer {
         Some(Ok(Incoming {
             delivery,
             job,
-            consumer: self,
+            channel: self.channel.clone(),
+            config: self.config.clone(),
         }))
     }
 
@@ -261,13 +263,15 @@ impl Consumer {
 
 /// One delivered job. It must end in `ack`, `retry` or `dead_letter`; if the worker dies first, the
 /// broker delivers it again.
-pub struct Incoming<'c> {
+pub struct Incoming {
     delivery: Delivery,
     job: Result<Job, String>,
-    consumer: &'c Consumer,
+    /// The consumer's channel: retries are published on it, confirmed, before the ack.
+    channel: Channel,
+    config: QueueConfig,
 }
 
-impl Incoming<'_> {
+impl Incoming {
     /// The job, or why its body is not one (such a message can only be dead-lettered).
     pub fn job(&self) -> Result<Job, &str> {
         self.job.as_ref().copied().map_err(String::as_str)
@@ -290,18 +294,13 @@ impl Incoming<'_> {
             return self.dead_letter().await.map(|()| Disposition::DeadLettered);
         };
         let attempt = job.attempt + 1;
-        if attempt >= self.consumer.config.max_attempts {
+        if attempt >= self.config.max_attempts {
             self.dead_letter().await?;
             return Ok(Disposition::DeadLettered);
         }
         // Confirmed in the retry queue before this delivery is acked: never lost, at worst doubled.
         let next = Job { attempt, ..job };
-        publish_to(
-            &self.consumer.channel,
-            &self.consumer.config.retry_queue(),
-            &next,
-        )
-        .await?;
+        publish_to(&self.channel, &self.config.retry_queue(), &next).await?;
         self.delivery.ack(BasicAckOptions::default()).await?;
         Ok(Disposition::Retrying { attempt })
     }

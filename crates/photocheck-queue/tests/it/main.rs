@@ -34,7 +34,7 @@ fn job() -> Job {
 }
 
 /// The next delivery, or a failed test after 10 s.
-async fn next(consumer: &mut photocheck_queue::Consumer) -> Incoming<'_> {
+async fn next(consumer: &mut photocheck_queue::Consumer) -> Incoming {
     tokio::time::timeout(Duration::from_secs(10), consumer.next())
         .await
         .expect("a delivery within 10 s")
@@ -131,5 +131,23 @@ async fn a_poison_job_is_dead_lettered_at_once() {
         .expect("dead letter");
     wait_depth(&q, &q.config().dead_queue(), 1).await;
     consumer.close().await.expect("close");
+    q.delete_queues().await.expect("delete");
+}
+
+/// A worker holds several deliveries at once (up to its prefetch) and finishes them in any order.
+#[tokio::test]
+async fn several_jobs_are_in_flight_at_once() {
+    let q = queue(5).await;
+    let (a, b) = (job(), job());
+    q.publish(&a).await.expect("publish");
+    q.publish(&b).await.expect("publish");
+    let mut consumer = q.consumer("w").await.expect("consumer");
+    let first = next(&mut consumer).await;
+    let second = next(&mut consumer).await;
+    assert_eq!((first.job(), second.job()), (Ok(a), Ok(b)));
+    second.ack().await.expect("ack");
+    first.ack().await.expect("ack");
+    consumer.close().await.expect("close");
+    wait_depth(&q, &q.config().name, 0).await;
     q.delete_queues().await.expect("delete");
 }
