@@ -194,15 +194,20 @@ fn required(r: &RuleResult, unit: &str, dash: &str) -> Option<String> {
     }
 }
 
-/// A number as people write it: integers without decimals, others with one (or three when small).
-fn num(v: f64) -> String {
-    if v.fract() == 0.0 && v.abs() < 1e9 {
+/// A number as people write it: integers without decimals, values under 1 with three, others with
+/// `decimals` (messages use one, the CLI table two).
+pub fn format_number(v: f64, decimals: usize) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e12 {
         format!("{v:.0}")
     } else if v.abs() < 1.0 {
         format!("{v:.3}")
     } else {
-        format!("{v:.1}")
+        format!("{v:.decimals$}")
     }
+}
+
+fn num(v: f64) -> String {
+    format_number(v, 1)
 }
 
 #[cfg(test)]

@@ -165,15 +165,9 @@ fn render(cells: &[String; 6], width: &[usize; 6], status_paint: Option<&str>) -
     line.trim_end().to_owned()
 }
 
-/// Numbers as a reviewer reads them: integers plain, small values with three decimals, others with two.
+/// Numbers as a reviewer reads them: two decimals where messages use one.
 fn num(v: f64) -> String {
-    if v.fract() == 0.0 && v.abs() < 1e12 {
-        format!("{v:.0}")
-    } else if v.abs() < 1.0 {
-        format!("{v:.3}")
-    } else {
-        format!("{v:.2}")
-    }
+    photocheck_core::messages::format_number(v, 2)
 }
 
 fn format_name(f: Format) -> &'static str {
