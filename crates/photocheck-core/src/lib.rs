@@ -5,6 +5,7 @@
 //! segmentation and head geometry -> measures -> rules -> decision.
 
 pub mod annotate;
+pub mod archive;
 pub mod detect;
 pub mod geometry;
 pub mod intake;
