@@ -135,6 +135,15 @@ pub struct Submission {
     pub failure: Option<String>,
     pub superseded_by: Option<Uuid>,
     pub result: Option<Decision>,
+    /// For a submission waiting for a reviewer: when the review is due.
+    pub due: Option<DateTime<Utc>>,
+}
+
+/// A stored submission, and the applicant's earlier open ones it replaced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Inserted {
+    pub id: Uuid,
+    pub superseded: Vec<Uuid>,
 }
 
 /// What recording a decision did.
@@ -144,6 +153,8 @@ pub enum Recorded {
     New,
     /// A result was already there (a redelivered message); it is returned unchanged.
     AlreadyDecided(Decision),
+    /// The submission no longer wants a decision (superseded or failed); nothing was written.
+    Closed(Status),
 }
 
 /// One entry of the event log.
@@ -242,8 +253,10 @@ impl Store {
         }
     }
 
-    /// Stores a new submission (status `queued`) and its `received` event, in one transaction.
-    pub async fn insert_submission(&self, new: &NewSubmission) -> Result<Uuid, StoreError> {
+    /// Stores a new submission (status `queued`) and its `received` event, and marks the applicant's
+    /// open (queued or processing) submissions superseded by it, all in one transaction: a resubmission
+    /// replaces the photo still waiting, never one already decided.
+    pub async fn insert_submission(&self, new: &NewSubmission) -> Result<Inserted, StoreError> {
         let id = Uuid::new_v4();
         let insert = self.sql(&Sql {
             sqlite: "INSERT INTO submissions (id, applicant_id, licence_no, channel, blob_key, received_at, status) \
@@ -251,9 +264,15 @@ impl Store {
             postgres: "INSERT INTO submissions (id, applicant_id, licence_no, channel, blob_key, received_at, status) \
                        VALUES ($1::uuid, $2, $3, $4, $5, $6::timestamptz, 'queued')",
         });
+        let supersede = self.sql(&Sql {
+            sqlite: "UPDATE submissions SET status = 'superseded', superseded_by = $2 WHERE applicant_id = $1 \
+                     AND id <> $2 AND status IN ('queued', 'processing') RETURNING id",
+            postgres: "UPDATE submissions SET status = 'superseded', superseded_by = $2::uuid WHERE applicant_id = $1 \
+                       AND id <> $2::uuid AND status IN ('queued', 'processing') RETURNING id::text AS id",
+        });
         let detail = serde_json::json!({ "channel": new.channel, "blob_key": new.blob_key });
         let event = self.event_sql();
-        on_pool!(self, pool => {
+        let superseded: Vec<String> = on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             sqlx::query(insert)
                 .bind(id.to_string())
@@ -265,9 +284,18 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             append_event!(tx, event, id, "received", detail);
+            let superseded: Vec<String> =
+                sqlx::query_scalar(supersede).bind(&new.applicant_id).bind(id.to_string()).fetch_all(&mut *tx).await?;
+            for old in &superseded {
+                append_event!(tx, event, old, "superseded", serde_json::json!({ "by": id }));
+            }
             tx.commit().await?;
+            superseded
         });
-        Ok(id)
+        Ok(Inserted {
+            id,
+            superseded: superseded.into_iter().map(parse_uuid).collect::<Result<_, _>>()?,
+        })
     }
 
     fn event_sql(&self) -> &'static str {
@@ -282,13 +310,16 @@ impl Store {
         let select = self.sql(&Sql {
             sqlite: "SELECT s.id, s.applicant_id, s.licence_no, s.channel, s.blob_key, s.received_at, s.status, \
                      s.published_at, s.failure, s.superseded_by, r.decision, r.reasons, r.report, r.decided_by, \
-                     r.decided_at FROM submissions s LEFT JOIN results r ON r.submission_id = s.id WHERE s.id = $1",
+                     r.decided_at, v.due_at FROM submissions s LEFT JOIN results r ON r.submission_id = s.id \
+                     LEFT JOIN reviews v ON v.submission_id = s.id WHERE s.id = $1",
             postgres: "SELECT s.id::text, s.applicant_id, s.licence_no, s.channel, s.blob_key, \
                        to_char(s.received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS received_at, \
                        s.status, to_char(s.published_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS published_at, \
                        s.failure, s.superseded_by::text, r.decision, r.reasons::text, r.report::text, r.decided_by, \
-                       to_char(r.decided_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS decided_at \
-                       FROM submissions s LEFT JOIN results r ON r.submission_id = s.id WHERE s.id = $1::uuid",
+                       to_char(r.decided_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS decided_at, \
+                       to_char(v.due_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS due_at \
+                       FROM submissions s LEFT JOIN results r ON r.submission_id = s.id \
+                       LEFT JOIN reviews v ON v.submission_id = s.id WHERE s.id = $1::uuid",
         });
         on_pool!(self, pool => {
             let row = sqlx::query(select).bind(id.to_string()).fetch_optional(pool).await?;
@@ -314,6 +345,7 @@ impl Store {
                             decided_at: parse_time(row.try_get("decided_at")?)?,
                         }),
                     },
+                    due: row.try_get::<Option<String>, _>("due_at")?.map(parse_time).transpose()?,
                 })
             })
             .transpose()
@@ -334,59 +366,82 @@ impl Store {
         Ok(changed > 0)
     }
 
-    /// Records a decision once. A second call for the same submission (a redelivered message) writes
-    /// nothing and returns the decision already there.
-    pub async fn record_decision(&self, id: Uuid, d: &Decision) -> Result<Recorded, StoreError> {
+    /// Records a decision once, with the review's due time when the decision is `review`. A second call
+    /// for the same submission (a redelivered message, or two workers holding the same job) writes
+    /// nothing and returns the decision already there; a superseded or failed submission gets none.
+    ///
+    /// The status moves first, guarded by the states that still want a decision: in PostgreSQL the row
+    /// lock makes a concurrent second writer wait and then find nothing to move.
+    pub async fn record_decision(
+        &self,
+        id: Uuid,
+        d: &Decision,
+        review_due: Option<DateTime<Utc>>,
+    ) -> Result<Recorded, StoreError> {
+        let status = self.sql(&Sql {
+            sqlite: "UPDATE submissions SET status = 'decided', failure = NULL \
+                     WHERE id = $1 AND status IN ('queued', 'processing')",
+            postgres: "UPDATE submissions SET status = 'decided', failure = NULL \
+                       WHERE id = $1::uuid AND status IN ('queued', 'processing')",
+        });
         let insert = self.sql(&Sql {
             sqlite: "INSERT INTO results (submission_id, decision, reasons, report, decided_by, decided_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (submission_id) DO NOTHING",
+                     VALUES ($1, $2, $3, $4, $5, $6)",
             postgres: "INSERT INTO results (submission_id, decision, reasons, report, decided_by, decided_at) \
-                       VALUES ($1::uuid, $2, $3::jsonb, $4::jsonb, $5, $6::timestamptz) ON CONFLICT (submission_id) DO NOTHING",
+                       VALUES ($1::uuid, $2, $3::jsonb, $4::jsonb, $5, $6::timestamptz)",
         });
-        let status = self.sql(&Sql {
-            sqlite: "UPDATE submissions SET status = 'decided', failure = NULL WHERE id = $1",
-            postgres:
-                "UPDATE submissions SET status = 'decided', failure = NULL WHERE id = $1::uuid",
+        let review = self.sql(&Sql {
+            sqlite: "INSERT INTO reviews (submission_id, due_at, queued_at) VALUES ($1, $2, $3)",
+            postgres: "INSERT INTO reviews (submission_id, due_at, queued_at) VALUES ($1::uuid, $2::timestamptz, $3::timestamptz)",
         });
         let event = self.event_sql();
-        let detail = serde_json::json!({ "decision": d.decision, "decided_by": d.decided_by });
-        let written = on_pool!(self, pool => {
+        let detail = serde_json::json!({ "decision": d.decision, "decided_by": d.decided_by, "due": review_due });
+        let moved = on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            let written = sqlx::query(insert)
-                .bind(id.to_string())
-                .bind(&d.decision)
-                .bind(d.reasons.to_string())
-                .bind(d.report.to_string())
-                .bind(&d.decided_by)
-                .bind(d.decided_at.to_rfc3339())
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| not_found_on_fk(e, id))?
-                .rows_affected();
-            if written == 1 {
-                sqlx::query(status).bind(id.to_string()).execute(&mut *tx).await?;
+            let moved = sqlx::query(status).bind(id.to_string()).execute(&mut *tx).await?.rows_affected();
+            if moved == 1 {
+                sqlx::query(insert)
+                    .bind(id.to_string())
+                    .bind(&d.decision)
+                    .bind(d.reasons.to_string())
+                    .bind(d.report.to_string())
+                    .bind(&d.decided_by)
+                    .bind(d.decided_at.to_rfc3339())
+                    .execute(&mut *tx)
+                    .await?;
+                if let Some(due) = review_due {
+                    sqlx::query(review)
+                        .bind(id.to_string())
+                        .bind(due.to_rfc3339())
+                        .bind(d.decided_at.to_rfc3339())
+                        .execute(&mut *tx)
+                        .await?;
+                }
                 append_event!(tx, event, id, "decided", detail);
             }
             tx.commit().await?;
-            written
+            moved
         });
-        if written == 1 {
+        if moved == 1 {
             return Ok(Recorded::New);
         }
         let existing = self.get(id).await?.ok_or(StoreError::NotFound(id))?;
-        existing
-            .result
-            .map(Recorded::AlreadyDecided)
-            .ok_or_else(|| {
-                StoreError::Corrupt(format!("submission {id}: result neither written nor found"))
-            })
+        match (existing.status, existing.result) {
+            (_, Some(result)) => Ok(Recorded::AlreadyDecided(result)),
+            (Status::Superseded | Status::Failed, None) => Ok(Recorded::Closed(existing.status)),
+            (status, None) => Err(StoreError::Corrupt(format!(
+                "submission {id}: status {status} but no result was written"
+            ))),
+        }
     }
 
     /// Marks a submission failed (its photo cannot be processed), with the reason.
     pub async fn mark_failed(&self, id: Uuid, reason: &str) -> Result<(), StoreError> {
         let update = self.sql(&Sql {
-            sqlite: "UPDATE submissions SET status = 'failed', failure = $2 WHERE id = $1 AND status <> 'decided'",
-            postgres: "UPDATE submissions SET status = 'failed', failure = $2 WHERE id = $1::uuid AND status <> 'decided'",
+            sqlite: "UPDATE submissions SET status = 'failed', failure = $2 \
+                     WHERE id = $1 AND status IN ('queued', 'processing')",
+            postgres: "UPDATE submissions SET status = 'failed', failure = $2 \
+                       WHERE id = $1::uuid AND status IN ('queued', 'processing')",
         });
         let event = self.event_sql();
         on_pool!(self, pool => {
@@ -431,30 +486,16 @@ impl Store {
         Ok(())
     }
 
-    /// The applicant's open (queued or processing) submissions other than `newer` become superseded by it.
-    /// Returns the ids superseded.
-    pub async fn supersede_open(
-        &self,
-        applicant_id: &str,
-        newer: Uuid,
-    ) -> Result<Vec<Uuid>, StoreError> {
-        let update = self.sql(&Sql {
-            sqlite: "UPDATE submissions SET status = 'superseded', superseded_by = $2 WHERE applicant_id = $1 \
-                     AND id <> $2 AND status IN ('queued', 'processing') RETURNING id",
-            postgres: "UPDATE submissions SET status = 'superseded', superseded_by = $2::uuid WHERE applicant_id = $1 \
-                       AND id <> $2::uuid AND status IN ('queued', 'processing') RETURNING id::text AS id",
+    /// Submissions still waiting for a decision (queued or processing), oldest first: what an embedded
+    /// queue, which keeps its jobs in memory, hands out again after a restart.
+    pub async fn open_submissions(&self, limit: i64) -> Result<Vec<Uuid>, StoreError> {
+        let select = self.sql(&Sql {
+            sqlite: "SELECT id FROM submissions WHERE status IN ('queued', 'processing') ORDER BY received_at LIMIT $1",
+            postgres: "SELECT id::text AS id FROM submissions WHERE status IN ('queued', 'processing') \
+                       ORDER BY received_at LIMIT $1",
         });
-        let event = self.event_sql();
-        let ids: Vec<String> = on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
-            let ids: Vec<String> =
-                sqlx::query_scalar(update).bind(applicant_id).bind(newer.to_string()).fetch_all(&mut *tx).await?;
-            for id in &ids {
-                append_event!(tx, event, id, "superseded", serde_json::json!({ "by": newer }));
-            }
-            tx.commit().await?;
-            ids
-        });
+        let ids: Vec<String> =
+            on_pool!(self, pool => sqlx::query_scalar(select).bind(limit).fetch_all(pool).await?);
         ids.into_iter().map(parse_uuid).collect()
     }
 
@@ -480,14 +521,6 @@ impl Store {
                 })
                 .collect()
         })
-    }
-}
-
-/// A result for a submission that does not exist breaks the foreign key: say which submission.
-fn not_found_on_fk(e: sqlx::Error, id: Uuid) -> StoreError {
-    match &e {
-        sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NotFound(id),
-        _ => StoreError::Database(e),
     }
 }
 

@@ -87,7 +87,8 @@ async fn lifecycle(store: Store) {
     let id = store
         .insert_submission(&submission("A1"))
         .await
-        .expect("insert");
+        .expect("insert")
+        .id;
     let s = store.get(id).await.expect("get").expect("present");
     assert_eq!(
         (s.status, s.channel, s.result.is_none()),
@@ -95,6 +96,7 @@ async fn lifecycle(store: Store) {
     );
 
     assert!(store.start_processing(id).await.expect("start"));
+    let due = Utc::now() + Duration::hours(24);
     let unknown = store
         .start_processing(Uuid::new_v4())
         .await
@@ -103,14 +105,14 @@ async fn lifecycle(store: Store) {
 
     assert_eq!(
         store
-            .record_decision(id, &decision("review"))
+            .record_decision(id, &decision("review"), Some(due))
             .await
             .expect("record"),
         Recorded::New
     );
     // The same message delivered again, even with another outcome: the first result stands.
     match store
-        .record_decision(id, &decision("approve"))
+        .record_decision(id, &decision("approve"), None)
         .await
         .expect("record again")
     {
@@ -122,6 +124,8 @@ async fn lifecycle(store: Store) {
     let result = s.result.expect("result");
     assert_eq!(result.decision, "review");
     assert_eq!(result.reasons[0]["code"], "head-too-small");
+    let stored_due = s.due.expect("a review has a due time");
+    assert!((stored_due - due).num_milliseconds().abs() < 1, "{stored_due} vs {due}");
     assert!(
         !store
             .start_processing(id)
@@ -144,7 +148,7 @@ async fn lifecycle(store: Store) {
     );
 
     let missing = store
-        .record_decision(Uuid::new_v4(), &decision("review"))
+        .record_decision(Uuid::new_v4(), &decision("review"), None)
         .await
         .expect_err("unknown id");
     assert!(matches!(missing, StoreError::NotFound(_)), "{missing}");
@@ -155,7 +159,8 @@ async fn sweeping(store: Store) {
     let id = store
         .insert_submission(&submission("B1"))
         .await
-        .expect("insert");
+        .expect("insert")
+        .id;
     let now = Utc::now();
     assert_eq!(
         store.unpublished(now, 100).await.expect("unpublished"),
@@ -167,6 +172,8 @@ async fn sweeping(store: Store) {
         .expect("older")
         .is_empty());
     store.mark_published(id, now).await.expect("published");
+    // Published or not, it is open until decided: an embedded queue hands it out again after a restart.
+    assert_eq!(store.open_submissions(100).await.expect("open"), [id]);
     assert!(store
         .unpublished(now, 100)
         .await
@@ -186,18 +193,26 @@ async fn superseding(store: Store) {
     let first = store
         .insert_submission(&submission("C1"))
         .await
-        .expect("insert");
+        .expect("insert")
+        .id;
     let other = store
         .insert_submission(&submission("C2"))
         .await
-        .expect("insert");
-    let second = store
+        .expect("insert")
+        .id;
+    let inserted = store
         .insert_submission(&submission("C1"))
         .await
         .expect("insert");
+    let second = inserted.id;
+    assert_eq!(inserted.superseded, [first]);
+    // The superseded submission wants no decision any more: a late worker writes nothing.
     assert_eq!(
-        store.supersede_open("C1", second).await.expect("supersede"),
-        [first]
+        store
+            .record_decision(first, &decision("approve"), None)
+            .await
+            .expect("late result"),
+        Recorded::Closed(Status::Superseded)
     );
     let s = store.get(first).await.expect("get").expect("present");
     assert_eq!(
@@ -265,13 +280,14 @@ async fn postgres_concurrent_results_write_once() {
     let id = store
         .insert_submission(&submission("D1"))
         .await
-        .expect("insert");
+        .expect("insert")
+        .id;
     let tasks: Vec<_> = (0..8)
         .map(|i| {
             let store = store.clone();
             tokio::spawn(async move {
                 store
-                    .record_decision(id, &decision(if i % 2 == 0 { "review" } else { "reject" }))
+                    .record_decision(id, &decision(if i % 2 == 0 { "review" } else { "reject" }), None)
                     .await
             })
         })
@@ -300,7 +316,8 @@ async fn the_event_log_is_append_only() {
     let id = store
         .insert_submission(&submission("E1"))
         .await
-        .expect("insert");
+        .expect("insert")
+        .id;
     let raw = sqlx::SqlitePool::connect(&format!(
         "sqlite:{}",
         dir.path().join("photocheck.db").display()
@@ -317,7 +334,8 @@ async fn the_event_log_is_append_only() {
     let id = store
         .insert_submission(&submission("E1"))
         .await
-        .expect("insert");
+        .expect("insert")
+        .id;
     let raw = sqlx::PgPool::connect_with(options)
         .await
         .expect("raw PostgreSQL");
