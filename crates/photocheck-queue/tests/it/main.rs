@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use photocheck_queue::{Disposition, Incoming, Job, QueueConfig, RabbitQueue};
+use lapin::options::{BasicGetOptions, QueueBindOptions, QueueDeclareOptions};
+use lapin::types::FieldTable;
+use photocheck_queue::{Disposition, Job, QueueConfig, RabbitDelivery, RabbitLink, RabbitQueue};
 use uuid::Uuid;
 
 fn amqp() -> String {
@@ -13,7 +15,9 @@ fn amqp() -> String {
 }
 
 async fn queue(max_attempts: u32) -> RabbitQueue {
-    let mut config = QueueConfig::named(&format!("photocheck-test-{}", Uuid::new_v4().simple()));
+    let name = format!("photocheck-test-{}", Uuid::new_v4().simple());
+    let mut config = QueueConfig::named(&name);
+    config.events_exchange = format!("{name}.results");
     config.max_attempts = max_attempts;
     config.retry_delay = Duration::from_millis(150);
     RabbitQueue::connect(&amqp(), config)
@@ -34,7 +38,7 @@ fn job() -> Job {
 }
 
 /// The next delivery, or a failed test after 10 s.
-async fn next(consumer: &mut photocheck_queue::Consumer) -> Incoming {
+async fn next(consumer: &mut photocheck_queue::RabbitConsumer) -> RabbitDelivery {
     tokio::time::timeout(Duration::from_secs(10), consumer.next())
         .await
         .expect("a delivery within 10 s")
@@ -150,4 +154,74 @@ async fn several_jobs_are_in_flight_at_once() {
     consumer.close().await.expect("close");
     wait_depth(&q, &q.config().name, 0).await;
     q.delete_queues().await.expect("delete");
+}
+
+/// Result events reach a queue the notification service bound to the exchange, by routing key.
+#[tokio::test]
+async fn result_events_reach_bound_queues() {
+    let q = queue(5).await;
+    let connection = lapin::Connection::connect(&amqp(), Default::default())
+        .await
+        .expect("connect");
+    let channel = connection.create_channel().await.expect("channel");
+    let sms = channel
+        .queue_declare(
+            "".into(),
+            QueueDeclareOptions {
+                exclusive: true,
+                ..Default::default()
+            },
+            FieldTable::default(),
+        )
+        .await
+        .expect("declare");
+    channel
+        .queue_bind(
+            sms.name().clone(),
+            q.config().events_exchange.as_str().into(),
+            "submission.rejected".into(),
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .expect("bind");
+    let event = serde_json::json!({ "event": "rejected", "reasons": [{ "code": "no-face" }] });
+    q.publish_event("submission.approved", &serde_json::json!({ "event": "approved" }))
+        .await
+        .expect("publish approved");
+    q.publish_event("submission.rejected", &event)
+        .await
+        .expect("publish rejected");
+    let got = channel
+        .basic_get(sms.name().clone(), BasicGetOptions { no_ack: true })
+        .await
+        .expect("get")
+        .expect("the rejected event");
+    let body: serde_json::Value = serde_json::from_slice(&got.delivery.data).expect("JSON");
+    assert_eq!(body, event);
+    assert!(
+        channel
+            .basic_get(sms.name().clone(), BasicGetOptions { no_ack: true })
+            .await
+            .expect("get")
+            .is_none(),
+        "the approved event is not routed to a queue bound for rejections"
+    );
+    connection.close(200, "bye".into()).await.expect("close");
+    q.delete_queues().await.expect("delete");
+}
+
+/// A lost connection is made again by the next caller, with the queues declared again.
+#[tokio::test]
+async fn a_link_reconnects_after_the_connection_is_lost() {
+    let config = queue(5).await.config().clone();
+    let link = RabbitLink::connect(&amqp(), config).await.expect("link");
+    let first = link.get().await.expect("connected");
+    first.close().await.expect("close");
+    assert!(!link.is_connected().await);
+    let second = link.get().await.expect("reconnected");
+    assert!(second.is_connected());
+    second.publish(&job()).await.expect("publish after reconnect");
+    assert_eq!(second.depth(&second.config().name).await.expect("depth"), 1);
+    second.delete_queues().await.expect("delete");
 }
