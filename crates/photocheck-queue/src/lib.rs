@@ -98,7 +98,8 @@ pub enum Disposition {
 /// A delivered job from either queue. It must end in `ack`, `retry` or `dead_letter`; if the worker
 /// dies first, RabbitMQ delivers it again and the embedded mode queues it again at the next start.
 pub enum Delivery {
-    Rabbit(RabbitDelivery),
+    // Boxed: a lapin delivery is large, and deliveries move between tasks.
+    Rabbit(Box<RabbitDelivery>),
     Embedded(EmbeddedDelivery),
 }
 
