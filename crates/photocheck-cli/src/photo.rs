@@ -42,7 +42,7 @@ pub fn check(
         let why = photocheck_core::panic_message(panic.as_ref());
         Checked {
             warnings: vec![format!("the check of {shown} failed: {why}")],
-            report: check_failed(&why, profile),
+            report: Report::check_failed(&why, profile),
             overlay_failed: false,
         }
     })
@@ -99,17 +99,6 @@ pub fn unreadable_file(err: &std::io::Error, profile: &Profile) -> Report {
 }
 
 /// The report for a photo the engine failed on: nothing is known about the photo, so a person decides.
-fn check_failed(why: &str, profile: &Profile) -> Report {
-    Report::not_checked(
-        Decision::Review,
-        "check-failed",
-        "The photo could not be checked automatically; a reviewer will look at it".into(),
-        "照片无法自动检测，将由人工审核".into(),
-        why.to_owned(),
-        profile,
-    )
-}
-
 /// Where each photo's overlay goes: `dir/<stem>.annotated.png`. When photos share a stem (`a/x.jpg` and
 /// `b/x.jpg`, or `x.jpg` and `x.png`) the later ones get their whole file name, then a number, so no
 /// overlay overwrites another.
@@ -172,7 +161,7 @@ mod tests {
 
     #[test]
     fn a_failed_check_goes_to_review_with_the_error() {
-        let report = check_failed("index out of bounds", &Profile::default_profile());
+        let report = Report::check_failed("index out of bounds", &Profile::default_profile());
         assert_eq!(report.decision, Decision::Review);
         assert_eq!(report.reasons[0].code, "check-failed");
         let error = report.error.expect("the error is attached");

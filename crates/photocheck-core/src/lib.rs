@@ -149,6 +149,19 @@ impl Report {
         }
     }
 
+    /// The report for a photo whose check failed inside the engine (a panic caught by the caller): the
+    /// applicant did nothing wrong, so a person looks at it.
+    pub fn check_failed(why: &str, profile: &Profile) -> Report {
+        Report::not_checked(
+            Decision::Review,
+            "check-failed",
+            "The photo could not be checked automatically; a reviewer will look at it".into(),
+            "照片无法自动检测，将由人工审核".into(),
+            why.to_owned(),
+            profile,
+        )
+    }
+
     pub fn rule(&self, id: RuleId) -> Option<&RuleResult> {
         self.rules.iter().find(|r| r.rule == id)
     }

@@ -35,11 +35,19 @@ impl LocalBlobs {
         Ok(LocalBlobs { dir })
     }
 
-    /// Stores bytes; returns the key to fetch them by.
+    /// Stores bytes under a new random key; returns the key.
     pub async fn put(&self, bytes: &[u8]) -> Result<String, BlobError> {
         let key = Uuid::new_v4().simple().to_string();
-        let path = self.path(&key)?;
-        let partial = self.dir.join(format!(".{key}.partial"));
+        self.put_at(&key, bytes).await?;
+        Ok(key)
+    }
+
+    /// Stores bytes under a chosen key (32 hex digits), replacing what was there: writing the same
+    /// thing twice, as a redelivered job does, is harmless.
+    pub async fn put_at(&self, key: &str, bytes: &[u8]) -> Result<(), BlobError> {
+        let path = self.path(key)?;
+        // A partial name of its own, so two writers of one key never write into the same file.
+        let partial = self.dir.join(format!(".{key}.{}.partial", Uuid::new_v4().simple()));
         let io = |path: &Path| {
             let path = path.to_owned();
             move |source| BlobError::Io { path, source }
@@ -55,7 +63,7 @@ impl LocalBlobs {
         tokio::fs::rename(&partial, &path)
             .await
             .map_err(io(&path))?;
-        Ok(key)
+        Ok(())
     }
 
     /// The bytes stored under `key`.

@@ -1,0 +1,454 @@
+//! photocheck-worker: takes a job from the queue, checks the submission's photo off the async runtime,
+//! commits the result, routes it, and only then acks.
+//!
+//! Every step may run twice (a redelivered message, a worker killed after the commit), so each one is
+//! idempotent: the result is written once by the store, the archive copy goes under a key derived from
+//! the submission id, and the result event is published again when a job finds its result already
+//! written (notification services see an event at least once, keyed by the submission id).
+
+pub mod metrics;
+
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use photocheck_core::{archive, Context, Decision as Outcome, Profile, Report};
+use photocheck_queue::{Delivery, Disposition, EmbeddedQueue, Job, RabbitLink};
+use photocheck_store::{BlobError, Decision, LocalBlobs, Recorded, Status, Store, StoreError, Submission};
+use serde_json::json;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, error, info, warn};
+use uuid::Uuid;
+
+pub use crate::metrics::Metrics;
+
+/// What a worker needs besides its queue.
+pub struct Settings {
+    pub store: Store,
+    /// Uploaded photos.
+    pub uploads: LocalBlobs,
+    /// Archive copies of approved photos, under the submission id.
+    pub archive: LocalBlobs,
+    pub profile: Arc<Profile>,
+    /// Where result events go; `None` in the embedded mode, whose event log is the database's.
+    pub events: Option<Arc<RabbitLink>>,
+    pub metrics: Arc<Metrics>,
+    /// Attempts before a job that keeps failing is given up on (the queue's own limit).
+    pub max_attempts: u32,
+    /// Until the working-day calendar: a review is due this long after receipt.
+    pub review_window: chrono::Duration,
+}
+
+pub struct Worker {
+    s: Settings,
+    ready: AtomicBool,
+}
+
+/// Where jobs come from.
+pub enum Source {
+    /// RabbitMQ; the consumer is made again whenever the connection is lost.
+    Rabbit { link: Arc<RabbitLink>, tag: String },
+    Embedded(EmbeddedQueue),
+}
+
+/// Why a job could not be finished.
+#[derive(Debug, thiserror::Error)]
+enum Failure {
+    /// Worth another attempt: the database, blob store or broker may be back.
+    #[error("{0}")]
+    Transient(String),
+    /// Will fail the same way every time.
+    #[error("{0}")]
+    Permanent(String),
+}
+
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Failure {
+        match e {
+            StoreError::NotFound(_) => Failure::Permanent(e.to_string()),
+            e => Failure::Transient(format!("database: {e}")),
+        }
+    }
+}
+
+impl From<BlobError> for Failure {
+    fn from(e: BlobError) -> Failure {
+        match e {
+            BlobError::BadKey(_) => Failure::Permanent(e.to_string()),
+            e => Failure::Transient(format!("the stored photo cannot be read: {e}")),
+        }
+    }
+}
+
+impl From<photocheck_queue::QueueError> for Failure {
+    fn from(e: photocheck_queue::QueueError) -> Failure {
+        Failure::Transient(format!("result event not published: {e}"))
+    }
+}
+
+/// What a finished job did.
+enum Done {
+    Decided(String),
+    /// A result was there already (a redelivery); routed again.
+    AlreadyDecided(String),
+    /// Nothing to do: superseded or failed.
+    Closed(Status),
+}
+
+impl Worker {
+    pub fn new(settings: Settings) -> Worker {
+        Worker {
+            s: settings,
+            ready: AtomicBool::new(false),
+        }
+    }
+
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.s.metrics
+    }
+
+    /// Taking jobs: the consumer is attached (RabbitMQ) or the queue is open (embedded).
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Relaxed)
+    }
+
+    /// Takes jobs until `shutdown`, at most `concurrency` at once. On shutdown it stops taking jobs,
+    /// finishes (and acks) the ones it holds, and only then lets go of the consumer, so the broker
+    /// hands the deliveries that were prefetched but not started to another worker.
+    pub async fn run(self: Arc<Self>, source: Source, concurrency: usize, shutdown: CancellationToken) {
+        let permits = Arc::new(Semaphore::new(concurrency.max(1)));
+        let mut tasks = JoinSet::new();
+        match source {
+            Source::Embedded(queue) => {
+                self.ready.store(true, Ordering::Relaxed);
+                loop {
+                    let Some(permit) = acquire(&permits, &shutdown).await else { break };
+                    let delivery = tokio::select! {
+                        d = queue.next() => d,
+                        () = shutdown.cancelled() => None,
+                    };
+                    let Some(delivery) = delivery else { break };
+                    let worker = Arc::clone(&self);
+                    tasks.spawn(async move {
+                        worker.handle(Delivery::Embedded(delivery)).await;
+                        drop(permit);
+                    });
+                    reap(&mut tasks);
+                }
+            }
+            Source::Rabbit { link, tag } => {
+                let mut backoff = Duration::from_millis(200);
+                while !shutdown.is_cancelled() {
+                    let consumer = match link.get().await {
+                        Ok(q) => q.consumer(&tag).await,
+                        Err(e) => Err(e),
+                    };
+                    let mut consumer = match consumer {
+                        Ok(c) => c,
+                        Err(e) => {
+                            self.ready.store(false, Ordering::Relaxed);
+                            warn!(error = %e, retry_in = ?backoff, "cannot consume from RabbitMQ");
+                            tokio::select! {
+                                () = tokio::time::sleep(backoff) => {}
+                                () = shutdown.cancelled() => {}
+                            }
+                            backoff = (backoff * 2).min(Duration::from_secs(10));
+                            continue;
+                        }
+                    };
+                    info!(queue = %link.config().name, concurrency, "consuming");
+                    self.ready.store(true, Ordering::Relaxed);
+                    backoff = Duration::from_millis(200);
+                    loop {
+                        let Some(permit) = acquire(&permits, &shutdown).await else { break };
+                        let next = tokio::select! {
+                            d = consumer.next() => d,
+                            () = shutdown.cancelled() => break,
+                        };
+                        let delivery = match next {
+                            Some(Ok(d)) => d,
+                            Some(Err(e)) => {
+                                warn!(error = %e, "RabbitMQ consumer failed; reconnecting");
+                                break;
+                            }
+                            None => {
+                                warn!("RabbitMQ consumer closed; reconnecting");
+                                break;
+                            }
+                        };
+                        let worker = Arc::clone(&self);
+                        tasks.spawn(async move {
+                            worker.handle(Delivery::Rabbit(Box::new(delivery))).await;
+                            drop(permit);
+                        });
+                        reap(&mut tasks);
+                    }
+                    self.ready.store(false, Ordering::Relaxed);
+                    if shutdown.is_cancelled() {
+                        // Finish what was started while the channel is still open for its acks.
+                        while tasks.join_next().await.is_some() {}
+                        if let Err(e) = consumer.close().await {
+                            debug!(error = %e, "closing the consumer");
+                        }
+                    }
+                }
+            }
+        }
+        self.ready.store(false, Ordering::Relaxed);
+        while tasks.join_next().await.is_some() {}
+        info!("worker stopped; in-flight jobs finished");
+    }
+
+    /// One delivery, start to ack.
+    pub async fn handle(&self, delivery: Delivery) {
+        let job = match delivery.job() {
+            Ok(job) => job,
+            Err(why) => {
+                error!(why, "message is not a job; dead-lettering it");
+                self.s.metrics.dead_letters.inc();
+                if let Err(e) = delivery.dead_letter().await {
+                    warn!(error = %e, "dead-lettering failed; the broker will deliver it again");
+                }
+                return;
+            }
+        };
+        let id = job.submission_id;
+        self.s.metrics.in_flight.inc();
+        let outcome = self.process(job, delivery.redelivered()).await;
+        self.s.metrics.in_flight.dec();
+        match outcome {
+            Ok(done) => {
+                match &done {
+                    Done::Decided(d) => info!(%id, decision = %d, "decided"),
+                    Done::AlreadyDecided(d) => info!(%id, decision = %d, "already decided; routed again"),
+                    Done::Closed(status) => info!(%id, %status, "nothing to do"),
+                }
+                if let Err(e) = delivery.ack().await {
+                    // The result is committed: the redelivery will find it and only route it again.
+                    warn!(%id, error = %e, "ack failed; the job will come back and find its result");
+                }
+            }
+            Err(failure) => self.give_back(job, delivery, failure).await,
+        }
+    }
+
+    /// A job that failed: retried while attempts remain, otherwise the submission is marked failed
+    /// with the reason and the job dead-lettered.
+    async fn give_back(&self, job: Job, delivery: Delivery, failure: Failure) {
+        let id = job.submission_id;
+        let attempt = job.attempt + 1;
+        let last = matches!(failure, Failure::Permanent(_)) || attempt >= self.s.max_attempts;
+        if !last {
+            match delivery.retry().await {
+                Ok(Disposition::Retrying { attempt }) => {
+                    self.s.metrics.retries.inc();
+                    warn!(%id, attempt, reason = %failure, "job failed; retrying after a delay");
+                }
+                Ok(Disposition::DeadLettered) => {
+                    self.s.metrics.dead_letters.inc();
+                    error!(%id, reason = %failure, "job dead-lettered by the queue's own limit");
+                }
+                Err(e) => warn!(%id, error = %e, "retry not queued; the broker will deliver the job again"),
+            }
+            return;
+        }
+        let reason = match failure {
+            Failure::Permanent(why) => why,
+            Failure::Transient(why) => format!("{why} (gave up after {attempt} attempts)"),
+        };
+        // The failure is recorded before the message goes: a crash in between redelivers a job whose
+        // submission says failed, which is then simply acked.
+        if let Err(e) = self.s.store.mark_failed(id, &reason).await {
+            error!(%id, error = %e, %reason, "cannot mark the submission failed; it stays open, its job in the dead letters");
+        }
+        self.s.metrics.dead_letters.inc();
+        error!(%id, %reason, "submission failed; job dead-lettered");
+        if let Err(e) = delivery.dead_letter().await {
+            warn!(%id, error = %e, "dead-lettering failed; the job will come back and find the submission failed");
+        }
+    }
+
+    async fn process(&self, job: Job, redelivered: bool) -> Result<Done, Failure> {
+        let id = job.submission_id;
+        let sub = self
+            .s
+            .store
+            .get(id)
+            .await?
+            .ok_or_else(|| Failure::Permanent(format!("no submission {id}")))?;
+        match (sub.status, &sub.result) {
+            (_, Some(result)) => {
+                self.route(&sub, result).await?;
+                return Ok(Done::AlreadyDecided(result.decision.clone()));
+            }
+            (Status::Superseded | Status::Failed, None) => return Ok(Done::Closed(sub.status)),
+            _ => {}
+        }
+        if redelivered || job.attempt > 0 {
+            info!(%id, attempt = job.attempt, redelivered, "checking again");
+        }
+        if !self.s.store.start_processing(id).await? {
+            // Decided or closed since we looked.
+            return Box::pin(self.process(job, redelivered)).await;
+        }
+        let bytes = self.s.uploads.get(&sub.blob_key).await?;
+
+        let profile = Arc::clone(&self.s.profile);
+        let ctx = Context::on(sub.received_at.date_naive());
+        let started = Instant::now();
+        let (report, archive) = tokio::task::spawn_blocking(move || check(&bytes, &profile, &ctx))
+            .await
+            .map_err(|e| Failure::Transient(format!("the check task was lost: {e}")))?;
+        self.s.metrics.check_seconds.observe(started.elapsed().as_secs_f64());
+
+        let mut decision = Decision {
+            decision: report.decision.as_str().to_owned(),
+            reasons: json!(report.reasons),
+            report: json!(report),
+            decided_by: "engine".to_owned(),
+            decided_at: Utc::now(),
+        };
+        match archive {
+            Some(Ok(copy)) => self.s.archive.put_at(&archive_key(id), &copy.jpeg).await?,
+            Some(Err(e)) => {
+                // No approval without its archive copy: a person decides instead.
+                warn!(%id, error = %e, "approved photo has no archive copy; sending it to review");
+                decision.decision = Outcome::Review.as_str().to_owned();
+                decision.reasons = json!([{
+                    "code": "archive-copy-failed",
+                    "message_en": format!("The archive copy could not be made: {e}"),
+                    "message_zh": "无法生成存档照片，将由人工审核",
+                }]);
+            }
+            None => {}
+        }
+        let due = (decision.decision == Outcome::Review.as_str())
+            .then(|| sub.received_at + self.s.review_window);
+        match self.s.store.record_decision(id, &decision, due).await? {
+            Recorded::New => {
+                self.count(&decision, &sub);
+                let sub = Submission {
+                    due,
+                    ..sub
+                };
+                self.route(&sub, &decision).await?;
+                Ok(Done::Decided(decision.decision))
+            }
+            Recorded::AlreadyDecided(existing) => {
+                let sub = self.s.store.get(id).await?.unwrap_or(sub);
+                self.route(&sub, &existing).await?;
+                Ok(Done::AlreadyDecided(existing.decision))
+            }
+            Recorded::Closed(status) => Ok(Done::Closed(status)),
+        }
+    }
+
+    fn count(&self, decision: &Decision, sub: &Submission) {
+        let m = &self.s.metrics;
+        m.decisions
+            .get_or_create(&metrics::DecisionLabel {
+                decision: decision.decision.clone(),
+            })
+            .inc();
+        for code in decision
+            .reasons
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r["code"].as_str())
+        {
+            m.reasons
+                .get_or_create(&metrics::ReasonLabel {
+                    reason: code.to_owned(),
+                })
+                .inc();
+        }
+        let waited = (Utc::now() - sub.received_at).to_std().unwrap_or_default();
+        m.decision_seconds.observe(waited.as_secs_f64());
+    }
+
+    /// Tells the notification services. Approved photos already have their archive copy (written
+    /// before the decision), and a review is already in the review queue (written with it).
+    async fn route(&self, sub: &Submission, decision: &Decision) -> Result<(), Failure> {
+        let Some(link) = &self.s.events else {
+            return Ok(());
+        };
+        let (event, key) = match decision.decision.as_str() {
+            "approve" => ("approved", "submission.approved"),
+            "reject" => ("rejected", "submission.rejected"),
+            _ => ("review", "submission.review"),
+        };
+        let body = json!({
+            "event": event,
+            "submission_id": sub.id,
+            "applicant_id": sub.applicant_id,
+            "licence_no": sub.licence_no,
+            "decision": decision.decision,
+            "reasons": applicant_reasons(&decision.reasons),
+            "due": sub.due,
+            "decided_at": decision.decided_at,
+            "decided_by": decision.decided_by,
+        });
+        link.get().await?.publish_event(key, &body).await?;
+        Ok(())
+    }
+}
+
+/// Waits for a free slot, or `None` on shutdown.
+async fn acquire(
+    permits: &Arc<Semaphore>,
+    shutdown: &CancellationToken,
+) -> Option<tokio::sync::OwnedSemaphorePermit> {
+    tokio::select! {
+        p = Arc::clone(permits).acquire_owned() => p.ok(),
+        () = shutdown.cancelled() => None,
+    }
+}
+
+/// Drops finished tasks so the set does not grow with every job; a panicked task is reported.
+fn reap(tasks: &mut JoinSet<()>) {
+    while let Some(done) = tasks.try_join_next() {
+        if let Err(e) = done {
+            error!(error = %e, "a job task panicked; its delivery goes back to the queue");
+        }
+    }
+}
+
+/// The archive copy's blob key: the submission id, so writing it twice writes the same file.
+pub fn archive_key(id: Uuid) -> String {
+    id.simple().to_string()
+}
+
+/// The engine, guarded: a panic becomes a `review` report. For an approved photo, also its archive
+/// copy, made from the upright analysis image the check already decoded.
+fn check(
+    bytes: &[u8],
+    profile: &Profile,
+    ctx: &Context,
+) -> (Report, Option<Result<archive::ArchiveCopy, archive::ArchiveError>>) {
+    let run = AssertUnwindSafe(|| {
+        let (report, analysis) = photocheck_core::analyse(bytes, profile, ctx);
+        let copy = match (&report.decision, analysis) {
+            (Outcome::Approve, Some(a)) => Some(archive::from_image(&a.image, profile)),
+            _ => None,
+        };
+        (report, copy)
+    });
+    std::panic::catch_unwind(run).unwrap_or_else(|panic| {
+        let why = photocheck_core::panic_message(panic.as_ref());
+        error!(why, "the check panicked; sending the photo to review");
+        (Report::check_failed(&why, profile), None)
+    })
+}
+
+/// The reasons as the applicant sees them: code and the two messages.
+fn applicant_reasons(reasons: &serde_json::Value) -> serde_json::Value {
+    let list = reasons.as_array().into_iter().flatten().map(|r| {
+        json!({ "code": r["code"], "message_en": r["message_en"], "message_zh": r["message_zh"] })
+    });
+    serde_json::Value::Array(list.collect())
+}
