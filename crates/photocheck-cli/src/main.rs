@@ -1,4 +1,4 @@
-//! `photocheck`: the one binary. Subcommands: check, batch, profile.
+//! `photocheck`: the one binary. Subcommands: check, batch, profile, serve, api, worker.
 
 mod commands;
 mod photo;

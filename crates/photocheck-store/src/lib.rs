@@ -305,6 +305,14 @@ impl Store {
         })
     }
 
+    /// The database answers (readiness).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        on_pool!(self, pool => {
+            sqlx::query("SELECT 1").execute(pool).await?;
+        });
+        Ok(())
+    }
+
     /// A submission with its result, if any.
     pub async fn get(&self, id: Uuid) -> Result<Option<Submission>, StoreError> {
         let select = self.sql(&Sql {

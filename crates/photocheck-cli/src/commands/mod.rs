@@ -10,6 +10,7 @@ use photocheck_core::{Context, Profile};
 mod batch;
 mod check;
 mod profile;
+mod service;
 
 /// Every photo approved.
 pub const EXIT_APPROVED: u8 = 0;
@@ -41,6 +42,12 @@ pub enum Command {
     /// Show or list profiles.
     #[command(subcommand)]
     Profile(profile::ProfileCommand),
+    /// Run the API and the workers in one process on SQLite and a local folder (no services needed).
+    Serve(service::ServeArgs),
+    /// Run the HTTP intake API on PostgreSQL and RabbitMQ (multi-node).
+    Api(service::ServiceArgs),
+    /// Run a queue worker on PostgreSQL and RabbitMQ (multi-node; start as many as the load needs).
+    Worker(service::ServiceArgs),
 }
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
@@ -48,6 +55,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Check(args) => check::run(args, &load_profile(cli.profile.as_deref())?),
         Command::Batch(args) => batch::run(args, &load_profile(cli.profile.as_deref())?),
         Command::Profile(cmd) => profile::run(cmd, cli.profile.as_deref()),
+        Command::Serve(args) => service::serve(args, load_profile(cli.profile.as_deref())?)
+            .map(|()| ExitCode::SUCCESS),
+        Command::Api(args) => service::api(args, load_profile(cli.profile.as_deref())?)
+            .map(|()| ExitCode::SUCCESS),
+        Command::Worker(args) => service::worker(args, load_profile(cli.profile.as_deref())?)
+            .map(|()| ExitCode::SUCCESS),
     }
 }
 

@@ -1,0 +1,221 @@
+//! `serve`, `api` and `worker`: the long-running commands. Settings come from flags, then environment
+//! variables (clap reads both), then the `--config` TOML file, then defaults.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result};
+use clap::Args;
+use photocheck_core::Profile;
+use photocheck_server::Options;
+use serde::Deserialize;
+use tokio_util::sync::CancellationToken;
+
+/// Settings shared by the three commands.
+#[derive(Debug, Args)]
+pub struct ServiceArgs {
+    /// Settings file (TOML; keys as the flags, with underscores).
+    #[arg(long, env = "PHOTOCHECK_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Address to listen on (HTTP).
+    #[arg(long, env = "PHOTOCHECK_LISTEN", value_name = "ADDR")]
+    listen: Option<String>,
+    /// Database: sqlite:PATH or postgres://USER@HOST/DB.
+    #[arg(long, env = "PHOTOCHECK_DATABASE", value_name = "URL")]
+    database: Option<String>,
+    /// RabbitMQ: amqp://USER:PASS@HOST:PORT/VHOST.
+    #[arg(long, env = "PHOTOCHECK_AMQP", value_name = "URL")]
+    amqp: Option<String>,
+    /// Blob folder (uploads/ and archive/ inside), shared by every api and worker process.
+    #[arg(long, env = "PHOTOCHECK_BLOBS", value_name = "DIR")]
+    blobs: Option<PathBuf>,
+    /// Work queue name (its retry and dead-letter queues are derived from it).
+    #[arg(long, env = "PHOTOCHECK_QUEUE", value_name = "NAME")]
+    queue: Option<String>,
+    /// Photos checked at once (default: one per CPU).
+    #[arg(long, env = "PHOTOCHECK_CONCURRENCY", value_name = "N")]
+    concurrency: Option<usize>,
+    /// Largest photo accepted, bytes (default 15 MiB).
+    #[arg(long, env = "PHOTOCHECK_MAX_UPLOAD_BYTES", value_name = "N")]
+    max_upload_bytes: Option<usize>,
+}
+
+/// `photocheck serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Folder for the SQLite database, the uploads and the archive copies (created if missing).
+    #[arg(long, env = "PHOTOCHECK_DATA", value_name = "DIR", default_value = "./photocheck-data")]
+    data: PathBuf,
+    #[command(flatten)]
+    service: ServiceArgs,
+}
+
+/// The `--config` file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<String>,
+    database: Option<String>,
+    amqp: Option<String>,
+    blobs: Option<PathBuf>,
+    queue: Option<String>,
+    events_exchange: Option<String>,
+    concurrency: Option<usize>,
+    prefetch: Option<u16>,
+    max_attempts: Option<u32>,
+    retry_delay_secs: Option<u64>,
+    max_upload_bytes: Option<usize>,
+    review_window_hours: Option<i64>,
+    sweep_every_secs: Option<u64>,
+}
+
+fn read_config(path: Option<&Path>) -> Result<FileConfig> {
+    let Some(path) = path else {
+        return Ok(FileConfig::default());
+    };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read config {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("config {}", path.display()))
+}
+
+#[derive(Clone, Copy, PartialEq)]
+pub enum Mode {
+    Serve,
+    Api,
+    Worker,
+}
+
+/// Resolves the settings: flag or environment, then file, then the mode's default.
+fn options(mode: Mode, a: ServiceArgs, data: &Path, profile: Profile) -> Result<Options> {
+    let f = read_config(a.config.as_deref())?;
+    let mut o = Options::embedded(data);
+    o.profile = Arc::new(profile);
+    let default_listen = match mode {
+        Mode::Worker => "127.0.0.1:9090",
+        _ => "127.0.0.1:8080",
+    };
+    o.listen = a.listen.or(f.listen).unwrap_or_else(|| default_listen.to_owned());
+    let database = a.database.or(f.database);
+    let blobs = a.blobs.or(f.blobs);
+    if mode == Mode::Serve {
+        if let Some(db) = database {
+            o.database = db;
+        }
+        if let Some(b) = blobs {
+            o.blobs = b;
+        }
+    } else {
+        o.database = database.context(
+            "no database: give --database postgres://... or PHOTOCHECK_DATABASE (the embedded mode is `photocheck serve`)",
+        )?;
+        o.blobs = blobs.context(
+            "no blob folder: give --blobs DIR or PHOTOCHECK_BLOBS, a folder every api and worker process shares",
+        )?;
+        o.amqp = a.amqp.or(f.amqp);
+    }
+    if let Some(q) = a.queue.or(f.queue) {
+        o.queue.name = q;
+    }
+    if let Some(x) = f.events_exchange {
+        o.queue.events_exchange = x;
+    }
+    if let Some(n) = a.concurrency.or(f.concurrency) {
+        anyhow::ensure!(n > 0, "concurrency must be at least 1");
+        o.concurrency = n;
+    }
+    // Enough prefetched to keep every slot busy while a result is committed.
+    o.queue.prefetch = f
+        .prefetch
+        .unwrap_or_else(|| u16::try_from(o.concurrency * 2).unwrap_or(u16::MAX));
+    if let Some(n) = f.max_attempts {
+        o.queue.max_attempts = n.max(1);
+    }
+    if let Some(s) = f.retry_delay_secs {
+        o.queue.retry_delay = Duration::from_secs(s);
+    }
+    if let Some(n) = a.max_upload_bytes.or(f.max_upload_bytes) {
+        o.max_upload_bytes = n;
+    }
+    if let Some(h) = f.review_window_hours {
+        o.review_window = chrono::Duration::hours(h);
+    }
+    if let Some(s) = f.sweep_every_secs {
+        o.sweep_every = Duration::from_secs(s.max(1));
+    }
+    Ok(o)
+}
+
+pub fn serve(args: ServeArgs, profile: Profile) -> Result<()> {
+    let o = options(Mode::Serve, args.service, &args.data, profile)?;
+    std::fs::create_dir_all(&args.data)
+        .with_context(|| format!("cannot create the data folder {}", args.data.display()))?;
+    run(|shutdown| photocheck_server::serve(o, shutdown))
+}
+
+pub fn api(args: ServiceArgs, profile: Profile) -> Result<()> {
+    let o = options(Mode::Api, args, Path::new("."), profile)?;
+    run(|shutdown| photocheck_server::run_api(o, shutdown))
+}
+
+pub fn worker(args: ServiceArgs, profile: Profile) -> Result<()> {
+    let o = options(Mode::Worker, args, Path::new("."), profile)?;
+    run(|shutdown| photocheck_server::run_worker(o, shutdown))
+}
+
+/// Logging, the runtime, and Ctrl-C / SIGTERM turned into a graceful stop.
+fn run<F, Fut>(body: F) -> Result<()>
+where
+    F: FnOnce(CancellationToken) -> Fut,
+    Fut: std::future::Future<Output = Result<()>>,
+{
+    init_logging();
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async {
+        let shutdown = CancellationToken::new();
+        let signals = shutdown.clone();
+        tokio::spawn(async move {
+            stop_signal().await;
+            tracing::info!("stopping: no new work taken, in-flight checks finish");
+            signals.cancel();
+        });
+        body(shutdown).await
+    })
+}
+
+async fn stop_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+/// RUST_LOG picks the level (default info); PHOTOCHECK_LOG_FORMAT=json writes JSON lines.
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if std::env::var("PHOTOCHECK_LOG_FORMAT").is_ok_and(|f| f == "json") {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}

@@ -1,0 +1,381 @@
+//! The HTTP intake API: submit a photo, read a submission's status, and the operations routes
+//! (OpenAPI description, Prometheus metrics, health, readiness). Every error answers JSON that says what
+//! is wrong: `{"error": {"code": "...", "message": "..."}}`.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::multipart::MultipartError;
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::Utc;
+use photocheck_core::intake;
+use photocheck_queue::{EmbeddedQueue, Job, RabbitLink};
+use photocheck_store::{Channel, LocalBlobs, NewSubmission, Status, Store};
+use photocheck_worker::{Metrics, Worker};
+use serde::Deserialize;
+use serde_json::json;
+use tracing::{info, warn};
+use uuid::Uuid;
+
+/// Where accepted submissions are queued.
+#[derive(Clone)]
+pub enum Publisher {
+    Rabbit(Arc<RabbitLink>),
+    Embedded(EmbeddedQueue),
+}
+
+impl Publisher {
+    /// Queues the job. With RabbitMQ the broker has confirmed it when this returns.
+    pub async fn publish(&self, job: Job) -> Result<(), photocheck_queue::QueueError> {
+        match self {
+            Publisher::Rabbit(link) => link.get().await?.publish(&job).await,
+            Publisher::Embedded(queue) => {
+                queue.publish(job);
+                Ok(())
+            }
+        }
+    }
+
+    /// Jobs waiting, by queue name, for the metrics.
+    async fn depths(&self) -> Vec<(String, i64)> {
+        match self {
+            Publisher::Embedded(q) => vec![("embedded".to_owned(), q.depth() as i64)],
+            Publisher::Rabbit(link) => {
+                let Ok(q) = link.get().await else { return Vec::new() };
+                let c = q.config();
+                let mut out = Vec::new();
+                for name in [c.name.clone(), c.retry_queue(), c.dead_queue()] {
+                    if let Ok(n) = q.depth(&name).await {
+                        out.push((name, i64::from(n)));
+                    }
+                }
+                out
+            }
+        }
+    }
+
+    async fn is_ready(&self) -> bool {
+        match self {
+            Publisher::Rabbit(link) => link.get().await.is_ok(),
+            Publisher::Embedded(_) => true,
+        }
+    }
+}
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub uploads: LocalBlobs,
+    pub publisher: Publisher,
+    pub metrics: Arc<Metrics>,
+    /// Largest photo accepted, bytes.
+    pub max_upload_bytes: usize,
+    /// The in-process worker of the embedded mode, for readiness.
+    pub worker: Option<Arc<Worker>>,
+}
+
+/// The routes, with the body limit applied.
+pub fn router(state: AppState) -> Router {
+    // Multipart framing and the text fields add a little to the photo itself.
+    let limit = state.max_upload_bytes + 64 * 1024;
+    Router::new()
+        .route("/v1/submissions", post(submit))
+        .route("/v1/submissions/{id}", get(status))
+        .route("/openapi.json", get(openapi))
+        .merge(ops_routes())
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no-such-route", "no such route; see /openapi.json") })
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(state)
+}
+
+/// Metrics, health and readiness: also all a multi-node worker serves.
+pub fn ops_routes() -> Router<AppState> {
+    Router::new()
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(|| async { Json(json!({ "status": "ok" })) }))
+        .route("/readyz", get(readyz))
+}
+
+/// An error answer.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+    fn bad(code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, code, message)
+    }
+    fn internal(what: &str, e: impl std::fmt::Display) -> ApiError {
+        warn!(error = %e, what, "request failed");
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            format!("{what} failed; try again shortly"),
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({ "error": { "code": self.code, "message": self.message } });
+        (self.status, Json(body)).into_response()
+    }
+}
+
+fn too_large(limit: usize) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "too-large",
+        format!("the request is larger than the {limit}-byte photo limit"),
+    )
+}
+
+fn multipart_error(e: MultipartError, limit: usize) -> ApiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return too_large(limit);
+    }
+    ApiError::bad("bad-multipart", format!("the multipart body cannot be read: {}", e.body_text()))
+}
+
+/// Text fields of a submission, from the multipart form or the query string of a raw upload.
+#[derive(Debug, Default, Deserialize)]
+struct Fields {
+    applicant_id: Option<String>,
+    channel: Option<String>,
+    licence_no: Option<String>,
+}
+
+/// `POST /v1/submissions`: multipart (`photo`, `applicant_id`, `channel`, optional `licence_no`), or the
+/// photo as the raw body (`Content-Type: image/jpeg`, `image/png` or `image/webp`) with the fields in
+/// the query string.
+async fn submit(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
+    let limit = state.max_upload_bytes;
+    let content_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let (fields, photo) = if content_type.starts_with("multipart/form-data") {
+        read_multipart(request, limit).await?
+    } else if content_type.starts_with("image/") || content_type == "application/octet-stream" {
+        let query = request.uri().query().unwrap_or("").to_owned();
+        let fields: Fields = serde_urlencoded(&query)?;
+        let body = Bytes::from_request(request, &())
+            .await
+            .map_err(|e| match e.status() {
+                StatusCode::PAYLOAD_TOO_LARGE => too_large(limit),
+                _ => ApiError::bad("bad-body", e.body_text()),
+            })?;
+        (fields, Some(body))
+    } else {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-content-type",
+            format!(
+                "send multipart/form-data with a `photo` field, or the photo itself as image/jpeg, image/png or image/webp (got {:?})",
+                content_type
+            ),
+        ));
+    };
+
+    let applicant_id = required_text(fields.applicant_id, "applicant_id", 64)?;
+    let channel: Channel = required_text(fields.channel, "channel", 16)?
+        .parse()
+        .map_err(|_| ApiError::bad("bad-channel", "channel must be one of stored, camera, album"))?;
+    let licence_no = match fields.licence_no {
+        Some(l) if l.trim().is_empty() => None,
+        Some(l) => Some(required_text(Some(l), "licence_no", 64)?),
+        None => None,
+    };
+    let photo = photo.ok_or_else(|| ApiError::bad("missing-photo", "the `photo` field (the image file) is missing"))?;
+    if photo.is_empty() {
+        return Err(ApiError::bad("empty-photo", "the photo is empty"));
+    }
+    if photo.len() > limit {
+        return Err(too_large(limit));
+    }
+    // Refuse what is not a photo at all now, while the applicant's app can still say so; a photo that
+    // is readable but wrong gets its decision from the check.
+    if let Err(e) = intake::sniff(&photo) {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-photo",
+            e.messages().0,
+        ));
+    }
+
+    let blob_key = state
+        .uploads
+        .put(&photo)
+        .await
+        .map_err(|e| ApiError::internal("storing the photo", e))?;
+    let inserted = state
+        .store
+        .insert_submission(&NewSubmission {
+            applicant_id,
+            licence_no,
+            channel,
+            blob_key,
+            received_at: Utc::now(),
+        })
+        .await
+        .map_err(|e| ApiError::internal("storing the submission", e))?;
+    let id = inserted.id;
+    state.metrics.submissions.inc();
+    info!(%id, superseded = ?inserted.superseded, bytes = photo.len(), "submission accepted");
+    // Stored is accepted: if the queue is down now, the sweeper publishes it later.
+    match state.publisher.publish(Job::new(id)).await {
+        Ok(()) => {
+            if let Publisher::Rabbit(_) = state.publisher {
+                if let Err(e) = state.store.mark_published(id, Utc::now()).await {
+                    warn!(%id, error = %e, "published but not marked; the sweeper will publish it again");
+                }
+            }
+        }
+        Err(e) => warn!(%id, error = %e, "not published now; the sweeper will publish it"),
+    }
+    let location = format!("/v1/submissions/{id}");
+    Ok((
+        StatusCode::ACCEPTED,
+        [(header::LOCATION, location)],
+        Json(json!({ "id": id, "status": Status::Queued })),
+    )
+        .into_response())
+}
+
+fn serde_urlencoded(query: &str) -> Result<Fields, ApiError> {
+    axum::extract::Query::<Fields>::try_from_uri(
+        &format!("/?{query}").parse().map_err(|_| ApiError::bad("bad-query", "the query string cannot be read"))?,
+    )
+    .map(|q| q.0)
+    .map_err(|e| ApiError::bad("bad-query", e.body_text()))
+}
+
+async fn read_multipart(request: Request, limit: usize) -> Result<(Fields, Option<Bytes>), ApiError> {
+    let mut form = Multipart::from_request(request, &())
+        .await
+        .map_err(|e| ApiError::bad("bad-multipart", e.body_text()))?;
+    let mut fields = Fields::default();
+    let mut photo = None;
+    while let Some(field) = form.next_field().await.map_err(|e| multipart_error(e, limit))? {
+        let name = field.name().unwrap_or("").to_owned();
+        match name.as_str() {
+            "photo" => photo = Some(field.bytes().await.map_err(|e| multipart_error(e, limit))?),
+            "applicant_id" | "channel" | "licence_no" => {
+                let text = field.text().await.map_err(|e| multipart_error(e, limit))?;
+                let slot = match name.as_str() {
+                    "applicant_id" => &mut fields.applicant_id,
+                    "channel" => &mut fields.channel,
+                    _ => &mut fields.licence_no,
+                };
+                *slot = Some(text);
+            }
+            other => {
+                return Err(ApiError::bad(
+                    "unknown-field",
+                    format!("unknown field {other:?}; expected photo, applicant_id, channel, licence_no"),
+                ))
+            }
+        }
+    }
+    Ok((fields, photo))
+}
+
+fn required_text(value: Option<String>, name: &str, max: usize) -> Result<String, ApiError> {
+    let value = value.map(|v| v.trim().to_owned()).unwrap_or_default();
+    if value.is_empty() {
+        return Err(ApiError::bad("missing-field", format!("the `{name}` field is missing or empty")));
+    }
+    if value.chars().count() > max || value.chars().any(char::is_control) {
+        return Err(ApiError::bad(
+            "bad-field",
+            format!("`{name}` must be at most {max} characters, without control characters"),
+        ));
+    }
+    Ok(value)
+}
+
+/// `GET /v1/submissions/{id}`.
+async fn status(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let id = Uuid::parse_str(&id)
+        .map_err(|_| ApiError::bad("bad-id", format!("{id:?} is not a submission id (a UUID)")))?;
+    let sub = state
+        .store
+        .get(id)
+        .await
+        .map_err(|e| ApiError::internal("reading the submission", e))?
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "unknown-submission", format!("no submission {id}")))?;
+    let (decision, reasons) = match &sub.result {
+        Some(r) => (json!(r.decision), reasons_for_applicant(&r.reasons)),
+        None => (serde_json::Value::Null, json!([])),
+    };
+    let mut body = json!({
+        "id": sub.id,
+        "status": sub.status,
+        "decision": decision,
+        "reasons": reasons,
+        "due": sub.due,
+        "received_at": sub.received_at,
+    });
+    if let Some(failure) = &sub.failure {
+        body["failure"] = json!(failure);
+    }
+    if let Some(by) = sub.superseded_by {
+        body["superseded_by"] = json!(by);
+    }
+    Ok(Json(body).into_response())
+}
+
+/// Code and the two messages of each reason; the measures stay in the stored report.
+fn reasons_for_applicant(reasons: &serde_json::Value) -> serde_json::Value {
+    let list = reasons.as_array().into_iter().flatten().map(|r| {
+        json!({ "code": r["code"], "message_en": r["message_en"], "message_zh": r["message_zh"] })
+    });
+    serde_json::Value::Array(list.collect())
+}
+
+async fn openapi() -> impl IntoResponse {
+    let mut headers = HeaderMap::new();
+    headers.insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json"));
+    (headers, include_str!("openapi.json"))
+}
+
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    for (queue, depth) in state.publisher.depths().await {
+        state.metrics.set_depth(&queue, depth);
+    }
+    (
+        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        state.metrics.encode(),
+    )
+}
+
+/// Ready when the database answers, the queue is reachable, and (embedded) the worker is taking jobs.
+async fn readyz(State(state): State<AppState>) -> Response {
+    let database = state.store.ping().await.is_ok();
+    let queue = state.publisher.is_ready().await;
+    let worker = state.worker.as_ref().is_none_or(|w| w.is_ready());
+    let body = json!({ "database": database, "queue": queue, "worker": worker });
+    let status = if database && queue && worker {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(body)).into_response()
+}

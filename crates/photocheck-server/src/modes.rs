@@ -1,0 +1,237 @@
+//! The three long-running commands: `serve` (embedded), `api` and `worker` (multi-node).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context as _};
+use photocheck_core::Profile;
+use photocheck_queue::{EmbeddedQueue, Job, QueueConfig, RabbitLink};
+use photocheck_store::{LocalBlobs, Store};
+use photocheck_worker::{Metrics, Settings, Source, Worker};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tracing::info;
+
+use crate::api::{self, AppState, Publisher};
+use crate::sweeper;
+
+/// Resolved settings of a long-running command (flags over environment over config file over
+/// defaults; the command line resolves them).
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub listen: String,
+    /// `sqlite:PATH` or `postgres://...`.
+    pub database: String,
+    pub amqp: Option<String>,
+    /// The blob folder: uploads in `uploads/`, archive copies in `archive/`.
+    pub blobs: PathBuf,
+    pub queue: QueueConfig,
+    pub concurrency: usize,
+    pub max_upload_bytes: usize,
+    pub review_window: chrono::Duration,
+    pub sweep_every: Duration,
+    pub profile: Arc<Profile>,
+}
+
+impl Options {
+    /// Defaults for the embedded mode with its data in `data`.
+    pub fn embedded(data: &std::path::Path) -> Options {
+        Options {
+            listen: "127.0.0.1:8080".to_owned(),
+            database: format!("sqlite:{}", data.join("photocheck.db").display()),
+            amqp: None,
+            blobs: data.to_owned(),
+            queue: QueueConfig::default(),
+            concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            max_upload_bytes: 15 * 1024 * 1024,
+            review_window: chrono::Duration::hours(24),
+            sweep_every: Duration::from_secs(30),
+            profile: Arc::new(Profile::default_profile()),
+        }
+    }
+}
+
+struct Parts {
+    store: Store,
+    uploads: LocalBlobs,
+    archive: LocalBlobs,
+    metrics: Arc<Metrics>,
+}
+
+async fn open_parts(o: &Options) -> anyhow::Result<Parts> {
+    let store = Store::connect(&o.database)
+        .await
+        .with_context(|| format!("opening the database {}", redact(&o.database)))?;
+    let uploads = LocalBlobs::open(o.blobs.join("uploads")).await?;
+    let archive = LocalBlobs::open(o.blobs.join("archive")).await?;
+    Ok(Parts {
+        store,
+        uploads,
+        archive,
+        metrics: Arc::new(Metrics::new()),
+    })
+}
+
+fn worker(o: &Options, p: &Parts, events: Option<Arc<RabbitLink>>) -> Arc<Worker> {
+    Arc::new(Worker::new(Settings {
+        store: p.store.clone(),
+        uploads: p.uploads.clone(),
+        archive: p.archive.clone(),
+        profile: Arc::clone(&o.profile),
+        events,
+        metrics: Arc::clone(&p.metrics),
+        max_attempts: o.queue.max_attempts,
+        review_window: o.review_window,
+    }))
+}
+
+async fn listen(addr: &str) -> anyhow::Result<(TcpListener, SocketAddr)> {
+    let listener = TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let local = listener.local_addr()?;
+    Ok((listener, local))
+}
+
+async fn serve_http(
+    listener: TcpListener,
+    router: axum::Router,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown.cancelled_owned())
+        .await
+        .context("HTTP server")
+}
+
+/// The embedded mode: API and workers in one process on SQLite, a local folder and an in-process
+/// queue. Returns when `shutdown` fires and in-flight checks have finished.
+pub async fn serve(o: Options, shutdown: CancellationToken) -> anyhow::Result<()> {
+    if !o.database.starts_with("sqlite:") {
+        bail!("the embedded mode runs on SQLite; use `photocheck api` and `photocheck worker` for PostgreSQL");
+    }
+    let parts = open_parts(&o).await?;
+    let queue = EmbeddedQueue::new(o.queue.clone());
+    // What was accepted before a stop and never decided goes back in the queue first.
+    let open = parts.store.open_submissions(i64::MAX).await?;
+    for id in &open {
+        queue.publish(Job::new(*id));
+    }
+    let worker = worker(&o, &parts, None);
+    let (listener, addr) = listen(&o.listen).await?;
+    info!(%addr, data = %o.blobs.display(), requeued = open.len(), concurrency = o.concurrency, "photocheck serving (embedded)");
+    eprintln!(
+        "photocheck serving on http://{addr}  (data in {}; {} open submissions queued again; Ctrl-C stops)",
+        o.blobs.display(),
+        open.len()
+    );
+    let state = AppState {
+        store: parts.store.clone(),
+        uploads: parts.uploads.clone(),
+        publisher: Publisher::Embedded(queue.clone()),
+        metrics: Arc::clone(&parts.metrics),
+        max_upload_bytes: o.max_upload_bytes,
+        worker: Some(Arc::clone(&worker)),
+    };
+    let work = tokio::spawn(worker.run(Source::Embedded(queue), o.concurrency, shutdown.clone()));
+    let http = serve_http(listener, api::router(state), shutdown.clone()).await;
+    shutdown.cancel();
+    work.await.context("worker task")?;
+    http
+}
+
+/// The multi-node API: accepts submissions into PostgreSQL and RabbitMQ, and sweeps up any stored but
+/// never published.
+pub async fn run_api(o: Options, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let link = rabbit(&o).await?;
+    let parts = open_parts(&o).await?;
+    let (listener, addr) = listen(&o.listen).await?;
+    info!(%addr, queue = %o.queue.name, "photocheck api listening");
+    let state = AppState {
+        store: parts.store.clone(),
+        uploads: parts.uploads.clone(),
+        publisher: Publisher::Rabbit(Arc::clone(&link)),
+        metrics: Arc::clone(&parts.metrics),
+        max_upload_bytes: o.max_upload_bytes,
+        worker: None,
+    };
+    let sweep = tokio::spawn(sweeper::run(
+        parts.store.clone(),
+        link,
+        o.sweep_every,
+        o.sweep_every,
+        shutdown.clone(),
+    ));
+    let http = serve_http(listener, api::router(state), shutdown.clone()).await;
+    shutdown.cancel();
+    sweep.await.context("sweeper task")?;
+    http
+}
+
+/// A multi-node worker: consumes from RabbitMQ, writes to PostgreSQL, publishes result events; serves
+/// only metrics, health and readiness.
+pub async fn run_worker(o: Options, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let link = rabbit(&o).await?;
+    let parts = open_parts(&o).await?;
+    let worker = worker(&o, &parts, Some(Arc::clone(&link)));
+    let (listener, addr) = listen(&o.listen).await?;
+    info!(%addr, queue = %o.queue.name, concurrency = o.concurrency, "photocheck worker starting");
+    let state = AppState {
+        store: parts.store.clone(),
+        uploads: parts.uploads.clone(),
+        publisher: Publisher::Rabbit(Arc::clone(&link)),
+        metrics: Arc::clone(&parts.metrics),
+        max_upload_bytes: o.max_upload_bytes,
+        worker: Some(Arc::clone(&worker)),
+    };
+    let ops = axum::Router::new().merge(api::ops_routes()).with_state(state);
+    // The ops server outlives the worker's drain only by the moment it takes to stop.
+    let ops_stop = CancellationToken::new();
+    let ops_task = tokio::spawn(serve_http(listener, ops, ops_stop.clone()));
+    let tag = format!(
+        "photocheck-worker-{}-{}",
+        std::process::id(),
+        uuid::Uuid::new_v4().simple()
+    );
+    worker
+        .run(Source::Rabbit { link, tag }, o.concurrency, shutdown)
+        .await;
+    ops_stop.cancel();
+    ops_task.await.context("ops server task")?
+}
+
+async fn rabbit(o: &Options) -> anyhow::Result<Arc<RabbitLink>> {
+    let Some(uri) = &o.amqp else {
+        bail!("no RabbitMQ address: give --amqp URL or PHOTOCHECK_AMQP (the embedded mode is `photocheck serve`)");
+    };
+    let link = RabbitLink::connect(uri, o.queue.clone())
+        .await
+        .with_context(|| format!("connecting to RabbitMQ at {}", redact(uri)))?;
+    Ok(Arc::new(link))
+}
+
+/// A URL without its password, for messages and logs.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_are_not_shown() {
+        assert_eq!(
+            super::redact("postgres://app:s3cret@db:5432/x"),
+            "postgres://app:***@db:5432/x"
+        );
+        assert_eq!(super::redact("sqlite:/tmp/x.db"), "sqlite:/tmp/x.db");
+    }
+}
