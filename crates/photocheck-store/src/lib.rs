@@ -6,6 +6,7 @@
 //! and says so, so a message delivered twice still gives one result.
 
 mod blobs;
+pub mod testing;
 
 use std::fmt;
 use std::str::FromStr;

@@ -27,33 +27,10 @@ async fn postgres() -> Store {
 /// The store and the connection options of its schema, for raw access.
 async fn postgres_with_options() -> (Store, PgConnectOptions) {
     let url = std::env::var("PHOTOCHECK_TEST_POSTGRES").unwrap_or_else(|_| DEFAULT_POSTGRES.into());
-    let admin = sqlx::PgPool::connect(&url)
+    let schema_url = photocheck_store::testing::fresh_postgres_schema(&url)
         .await
         .unwrap_or_else(|e| panic!("PostgreSQL at {url} is needed (bash .ci/run starts it): {e}"));
-    // Schemas are named by creation time; those of runs over an hour old are cleared here, so test
-    // schemas never pile up and a running test's schema is never dropped.
-    let now = Utc::now().timestamp();
-    let old: Vec<String> = sqlx::query_scalar(
-        "SELECT nspname::text FROM pg_namespace WHERE nspname ~ '^photocheck_t_[0-9]+_' \
-         AND split_part(nspname, '_', 3)::bigint < $1",
-    )
-    .bind(now - 3600)
-    .fetch_all(&admin)
-    .await
-    .expect("list old schemas");
-    for schema in old {
-        let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
-            .execute(&admin)
-            .await;
-    }
-    let schema = format!("photocheck_t_{now}_{}", Uuid::new_v4().simple());
-    sqlx::query(&format!("CREATE SCHEMA {schema}"))
-        .execute(&admin)
-        .await
-        .expect("create schema");
-    let options = PgConnectOptions::from_str(&url)
-        .expect("url")
-        .options([("search_path", schema.as_str())]);
+    let options = PgConnectOptions::from_str(&schema_url).expect("url");
     (
         Store::postgres_with(options.clone())
             .await
