@@ -84,7 +84,11 @@ pub fn from_image(image: &RgbImage, profile: &Profile) -> Result<ArchiveCopy, Ar
     }
     let (quality, jpeg) = best;
     if (jpeg.len() as u64) < a.min_bytes {
-        return Err(out_of_range(profile, encode(a.min_jpeg_quality)?.len(), jpeg.len()));
+        return Err(out_of_range(
+            profile,
+            encode(a.min_jpeg_quality)?.len(),
+            jpeg.len(),
+        ));
     }
     Ok(ArchiveCopy {
         jpeg,

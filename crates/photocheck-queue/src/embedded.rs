@@ -95,7 +95,10 @@ impl EmbeddedDelivery {
             return Disposition::DeadLettered;
         }
         let delay = config.retry_delay;
-        let job = Job { attempt, ..self.job };
+        let job = Job {
+            attempt,
+            ..self.job
+        };
         let queue = self.queue;
         // Lost if the process stops first; the open submission is queued again at the next start.
         tokio::spawn(async move {

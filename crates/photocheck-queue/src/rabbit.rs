@@ -287,7 +287,13 @@ impl RabbitDelivery {
         }
         // Confirmed in the retry queue before this delivery is acked: never lost, at worst doubled.
         let next = Job { attempt, ..job };
-        publish_to(&self.channel, "", &self.config.retry_queue(), &to_json(&next)?).await?;
+        publish_to(
+            &self.channel,
+            "",
+            &self.config.retry_queue(),
+            &to_json(&next)?,
+        )
+        .await?;
         self.delivery.ack(BasicAckOptions::default()).await?;
         Ok(Disposition::Retrying { attempt })
     }

@@ -45,7 +45,9 @@ impl Publisher {
         match self {
             Publisher::Embedded(q) => vec![("embedded".to_owned(), q.depth() as i64)],
             Publisher::Rabbit(link) => {
-                let Ok(q) = link.get().await else { return Vec::new() };
+                let Ok(q) = link.get().await else {
+                    return Vec::new();
+                };
                 let c = q.config();
                 let mut out = Vec::new();
                 for name in [c.name.clone(), c.retry_queue(), c.dead_queue()] {
@@ -88,7 +90,13 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/submissions/{id}", get(status))
         .route("/openapi.json", get(openapi))
         .merge(ops_routes())
-        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no-such-route", "no such route; see /openapi.json") })
+        .fallback(|| async {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "no-such-route",
+                "no such route; see /openapi.json",
+            )
+        })
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)
 }
@@ -97,7 +105,10 @@ pub fn router(state: AppState) -> Router {
 pub fn ops_routes() -> Router<AppState> {
     Router::new()
         .route("/metrics", get(metrics))
-        .route("/healthz", get(|| async { Json(json!({ "status": "ok" })) }))
+        .route(
+            "/healthz",
+            get(|| async { Json(json!({ "status": "ok" })) }),
+        )
         .route("/readyz", get(readyz))
 }
 
@@ -149,7 +160,10 @@ fn multipart_error(e: MultipartError, limit: usize) -> ApiError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
         return too_large(limit);
     }
-    ApiError::bad("bad-multipart", format!("the multipart body cannot be read: {}", e.body_text()))
+    ApiError::bad(
+        "bad-multipart",
+        format!("the multipart body cannot be read: {}", e.body_text()),
+    )
 }
 
 /// Text fields of a submission, from the multipart form or the query string of a raw upload.
@@ -197,13 +211,23 @@ async fn submit(State(state): State<AppState>, request: Request) -> Result<Respo
     let applicant_id = required_text(fields.applicant_id, "applicant_id", 64)?;
     let channel: Channel = required_text(fields.channel, "channel", 16)?
         .parse()
-        .map_err(|_| ApiError::bad("bad-channel", "channel must be one of stored, camera, album"))?;
+        .map_err(|_| {
+            ApiError::bad(
+                "bad-channel",
+                "channel must be one of stored, camera, album",
+            )
+        })?;
     let licence_no = match fields.licence_no {
         Some(l) if l.trim().is_empty() => None,
         Some(l) => Some(required_text(Some(l), "licence_no", 64)?),
         None => None,
     };
-    let photo = photo.ok_or_else(|| ApiError::bad("missing-photo", "the `photo` field (the image file) is missing"))?;
+    let photo = photo.ok_or_else(|| {
+        ApiError::bad(
+            "missing-photo",
+            "the `photo` field (the image file) is missing",
+        )
+    })?;
     if photo.is_empty() {
         return Err(ApiError::bad("empty-photo", "the photo is empty"));
     }
@@ -261,19 +285,28 @@ async fn submit(State(state): State<AppState>, request: Request) -> Result<Respo
 
 fn serde_urlencoded(query: &str) -> Result<Fields, ApiError> {
     axum::extract::Query::<Fields>::try_from_uri(
-        &format!("/?{query}").parse().map_err(|_| ApiError::bad("bad-query", "the query string cannot be read"))?,
+        &format!("/?{query}")
+            .parse()
+            .map_err(|_| ApiError::bad("bad-query", "the query string cannot be read"))?,
     )
     .map(|q| q.0)
     .map_err(|e| ApiError::bad("bad-query", e.body_text()))
 }
 
-async fn read_multipart(request: Request, limit: usize) -> Result<(Fields, Option<Bytes>), ApiError> {
+async fn read_multipart(
+    request: Request,
+    limit: usize,
+) -> Result<(Fields, Option<Bytes>), ApiError> {
     let mut form = Multipart::from_request(request, &())
         .await
         .map_err(|e| ApiError::bad("bad-multipart", e.body_text()))?;
     let mut fields = Fields::default();
     let mut photo = None;
-    while let Some(field) = form.next_field().await.map_err(|e| multipart_error(e, limit))? {
+    while let Some(field) = form
+        .next_field()
+        .await
+        .map_err(|e| multipart_error(e, limit))?
+    {
         let name = field.name().unwrap_or("").to_owned();
         match name.as_str() {
             "photo" => photo = Some(field.bytes().await.map_err(|e| multipart_error(e, limit))?),
@@ -286,12 +319,12 @@ async fn read_multipart(request: Request, limit: usize) -> Result<(Fields, Optio
                 };
                 *slot = Some(text);
             }
-            other => {
-                return Err(ApiError::bad(
-                    "unknown-field",
-                    format!("unknown field {other:?}; expected photo, applicant_id, channel, licence_no"),
-                ))
-            }
+            other => return Err(ApiError::bad(
+                "unknown-field",
+                format!(
+                    "unknown field {other:?}; expected photo, applicant_id, channel, licence_no"
+                ),
+            )),
         }
     }
     Ok((fields, photo))
@@ -300,7 +333,10 @@ async fn read_multipart(request: Request, limit: usize) -> Result<(Fields, Optio
 fn required_text(value: Option<String>, name: &str, max: usize) -> Result<String, ApiError> {
     let value = value.map(|v| v.trim().to_owned()).unwrap_or_default();
     if value.is_empty() {
-        return Err(ApiError::bad("missing-field", format!("the `{name}` field is missing or empty")));
+        return Err(ApiError::bad(
+            "missing-field",
+            format!("the `{name}` field is missing or empty"),
+        ));
     }
     if value.chars().count() > max || value.chars().any(char::is_control) {
         return Err(ApiError::bad(
@@ -312,7 +348,10 @@ fn required_text(value: Option<String>, name: &str, max: usize) -> Result<String
 }
 
 /// `GET /v1/submissions/{id}`.
-async fn status(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+async fn status(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let id = Uuid::parse_str(&id)
         .map_err(|_| ApiError::bad("bad-id", format!("{id:?} is not a submission id (a UUID)")))?;
     let sub = state
@@ -320,7 +359,13 @@ async fn status(State(state): State<AppState>, Path(id): Path<String>) -> Result
         .get(id)
         .await
         .map_err(|e| ApiError::internal("reading the submission", e))?
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "unknown-submission", format!("no submission {id}")))?;
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "unknown-submission",
+                format!("no submission {id}"),
+            )
+        })?;
     let (decision, reasons) = match &sub.result {
         Some(r) => (json!(r.decision), reasons_for_applicant(&r.reasons)),
         None => (serde_json::Value::Null, json!([])),
@@ -352,7 +397,10 @@ fn reasons_for_applicant(reasons: &serde_json::Value) -> serde_json::Value {
 
 async fn openapi() -> impl IntoResponse {
     let mut headers = HeaderMap::new();
-    headers.insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
     (headers, include_str!("openapi.json"))
 }
 
@@ -361,7 +409,10 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         state.metrics.set_depth(&queue, depth);
     }
     (
-        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
         state.metrics.encode(),
     )
 }

@@ -186,7 +186,9 @@ pub async fn run_worker(o: Options, shutdown: CancellationToken) -> anyhow::Resu
         max_upload_bytes: o.max_upload_bytes,
         worker: Some(Arc::clone(&worker)),
     };
-    let ops = axum::Router::new().merge(api::ops_routes()).with_state(state);
+    let ops = axum::Router::new()
+        .merge(api::ops_routes())
+        .with_state(state);
     // The ops server outlives the worker's drain only by the moment it takes to stop.
     let ops_stop = CancellationToken::new();
     let ops_task = tokio::spawn(serve_http(listener, ops, ops_stop.clone()));

@@ -47,7 +47,9 @@ impl LocalBlobs {
     pub async fn put_at(&self, key: &str, bytes: &[u8]) -> Result<(), BlobError> {
         let path = self.path(key)?;
         // A partial name of its own, so two writers of one key never write into the same file.
-        let partial = self.dir.join(format!(".{key}.{}.partial", Uuid::new_v4().simple()));
+        let partial = self
+            .dir
+            .join(format!(".{key}.{}.partial", Uuid::new_v4().simple()));
         let io = |path: &Path| {
             let path = path.to_owned();
             move |source| BlobError::Io { path, source }

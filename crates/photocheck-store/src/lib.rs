@@ -295,7 +295,10 @@ impl Store {
         });
         Ok(Inserted {
             id,
-            superseded: superseded.into_iter().map(parse_uuid).collect::<Result<_, _>>()?,
+            superseded: superseded
+                .into_iter()
+                .map(parse_uuid)
+                .collect::<Result<_, _>>()?,
         })
     }
 

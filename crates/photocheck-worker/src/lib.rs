@@ -16,7 +16,9 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use photocheck_core::{archive, Context, Decision as Outcome, Profile, Report};
 use photocheck_queue::{Delivery, Disposition, EmbeddedQueue, Job, RabbitLink};
-use photocheck_store::{BlobError, Decision, LocalBlobs, Recorded, Status, Store, StoreError, Submission};
+use photocheck_store::{
+    BlobError, Decision, LocalBlobs, Recorded, Status, Store, StoreError, Submission,
+};
 use serde_json::json;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -51,7 +53,10 @@ pub struct Worker {
 /// Where jobs come from.
 pub enum Source {
     /// RabbitMQ; the consumer is made again whenever the connection is lost.
-    Rabbit { link: Arc<RabbitLink>, tag: String },
+    Rabbit {
+        link: Arc<RabbitLink>,
+        tag: String,
+    },
     Embedded(EmbeddedQueue),
 }
 
@@ -119,14 +124,21 @@ impl Worker {
     /// Takes jobs until `shutdown`, at most `concurrency` at once. On shutdown it stops taking jobs,
     /// finishes (and acks) the ones it holds, and only then lets go of the consumer, so the broker
     /// hands the deliveries that were prefetched but not started to another worker.
-    pub async fn run(self: Arc<Self>, source: Source, concurrency: usize, shutdown: CancellationToken) {
+    pub async fn run(
+        self: Arc<Self>,
+        source: Source,
+        concurrency: usize,
+        shutdown: CancellationToken,
+    ) {
         let permits = Arc::new(Semaphore::new(concurrency.max(1)));
         let mut tasks = JoinSet::new();
         match source {
             Source::Embedded(queue) => {
                 self.ready.store(true, Ordering::Relaxed);
                 loop {
-                    let Some(permit) = acquire(&permits, &shutdown).await else { break };
+                    let Some(permit) = acquire(&permits, &shutdown).await else {
+                        break;
+                    };
                     let delivery = tokio::select! {
                         d = queue.next() => d,
                         () = shutdown.cancelled() => None,
@@ -164,7 +176,9 @@ impl Worker {
                     self.ready.store(true, Ordering::Relaxed);
                     backoff = Duration::from_millis(200);
                     loop {
-                        let Some(permit) = acquire(&permits, &shutdown).await else { break };
+                        let Some(permit) = acquire(&permits, &shutdown).await else {
+                            break;
+                        };
                         let next = tokio::select! {
                             d = consumer.next() => d,
                             () = shutdown.cancelled() => break,
@@ -224,7 +238,9 @@ impl Worker {
             Ok(done) => {
                 match &done {
                     Done::Decided(d) => info!(%id, decision = %d, "decided"),
-                    Done::AlreadyDecided(d) => info!(%id, decision = %d, "already decided; routed again"),
+                    Done::AlreadyDecided(d) => {
+                        info!(%id, decision = %d, "already decided; routed again")
+                    }
                     Done::Closed(status) => info!(%id, %status, "nothing to do"),
                 }
                 if let Err(e) = delivery.ack().await {
@@ -252,7 +268,9 @@ impl Worker {
                     self.s.metrics.dead_letters.inc();
                     error!(%id, reason = %failure, "job dead-lettered by the queue's own limit");
                 }
-                Err(e) => warn!(%id, error = %e, "retry not queued; the broker will deliver the job again"),
+                Err(e) => {
+                    warn!(%id, error = %e, "retry not queued; the broker will deliver the job again")
+                }
             }
             return;
         }
@@ -303,7 +321,10 @@ impl Worker {
         let (report, archive) = tokio::task::spawn_blocking(move || check(&bytes, &profile, &ctx))
             .await
             .map_err(|e| Failure::Transient(format!("the check task was lost: {e}")))?;
-        self.s.metrics.check_seconds.observe(started.elapsed().as_secs_f64());
+        self.s
+            .metrics
+            .check_seconds
+            .observe(started.elapsed().as_secs_f64());
 
         let mut decision = Decision {
             decision: report.decision.as_str().to_owned(),
@@ -331,10 +352,7 @@ impl Worker {
         match self.s.store.record_decision(id, &decision, due).await? {
             Recorded::New => {
                 self.count(&decision, &sub);
-                let sub = Submission {
-                    due,
-                    ..sub
-                };
+                let sub = Submission { due, ..sub };
                 self.route(&sub, &decision).await?;
                 Ok(Done::Decided(decision.decision))
             }
@@ -429,7 +447,10 @@ fn check(
     bytes: &[u8],
     profile: &Profile,
     ctx: &Context,
-) -> (Report, Option<Result<archive::ArchiveCopy, archive::ArchiveError>>) {
+) -> (
+    Report,
+    Option<Result<archive::ArchiveCopy, archive::ArchiveError>>,
+) {
     let run = AssertUnwindSafe(|| {
         let (report, analysis) = photocheck_core::analyse(bytes, profile, ctx);
         let copy = match (&report.decision, analysis) {

@@ -55,12 +55,15 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Check(args) => check::run(args, &load_profile(cli.profile.as_deref())?),
         Command::Batch(args) => batch::run(args, &load_profile(cli.profile.as_deref())?),
         Command::Profile(cmd) => profile::run(cmd, cli.profile.as_deref()),
-        Command::Serve(args) => service::serve(args, load_profile(cli.profile.as_deref())?)
-            .map(|()| ExitCode::SUCCESS),
-        Command::Api(args) => service::api(args, load_profile(cli.profile.as_deref())?)
-            .map(|()| ExitCode::SUCCESS),
-        Command::Worker(args) => service::worker(args, load_profile(cli.profile.as_deref())?)
-            .map(|()| ExitCode::SUCCESS),
+        Command::Serve(args) => {
+            service::serve(args, load_profile(cli.profile.as_deref())?).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Api(args) => {
+            service::api(args, load_profile(cli.profile.as_deref())?).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Worker(args) => {
+            service::worker(args, load_profile(cli.profile.as_deref())?).map(|()| ExitCode::SUCCESS)
+        }
     }
 }
 

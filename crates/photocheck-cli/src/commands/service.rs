@@ -45,7 +45,12 @@ pub struct ServiceArgs {
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// Folder for the SQLite database, the uploads and the archive copies (created if missing).
-    #[arg(long, env = "PHOTOCHECK_DATA", value_name = "DIR", default_value = "./photocheck-data")]
+    #[arg(
+        long,
+        env = "PHOTOCHECK_DATA",
+        value_name = "DIR",
+        default_value = "./photocheck-data"
+    )]
     data: PathBuf,
     #[command(flatten)]
     service: ServiceArgs,
@@ -95,7 +100,10 @@ fn options(mode: Mode, a: ServiceArgs, data: &Path, profile: Profile) -> Result<
         Mode::Worker => "127.0.0.1:9090",
         _ => "127.0.0.1:8080",
     };
-    o.listen = a.listen.or(f.listen).unwrap_or_else(|| default_listen.to_owned());
+    o.listen = a
+        .listen
+        .or(f.listen)
+        .unwrap_or_else(|| default_listen.to_owned());
     let database = a.database.or(f.database);
     let blobs = a.blobs.or(f.blobs);
     if mode == Mode::Serve {

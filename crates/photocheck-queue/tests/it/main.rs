@@ -186,9 +186,12 @@ async fn result_events_reach_bound_queues() {
         .await
         .expect("bind");
     let event = serde_json::json!({ "event": "rejected", "reasons": [{ "code": "no-face" }] });
-    q.publish_event("submission.approved", &serde_json::json!({ "event": "approved" }))
-        .await
-        .expect("publish approved");
+    q.publish_event(
+        "submission.approved",
+        &serde_json::json!({ "event": "approved" }),
+    )
+    .await
+    .expect("publish approved");
     q.publish_event("submission.rejected", &event)
         .await
         .expect("publish rejected");
@@ -221,7 +224,10 @@ async fn a_link_reconnects_after_the_connection_is_lost() {
     assert!(!link.is_connected().await);
     let second = link.get().await.expect("reconnected");
     assert!(second.is_connected());
-    second.publish(&job()).await.expect("publish after reconnect");
+    second
+        .publish(&job())
+        .await
+        .expect("publish after reconnect");
     assert_eq!(second.depth(&second.config().name).await.expect("depth"), 1);
     second.delete_queues().await.expect("delete");
 }

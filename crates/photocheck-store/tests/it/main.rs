@@ -102,7 +102,10 @@ async fn lifecycle(store: Store) {
     assert_eq!(result.decision, "review");
     assert_eq!(result.reasons[0]["code"], "head-too-small");
     let stored_due = s.due.expect("a review has a due time");
-    assert!((stored_due - due).num_milliseconds().abs() < 1, "{stored_due} vs {due}");
+    assert!(
+        (stored_due - due).num_milliseconds().abs() < 1,
+        "{stored_due} vs {due}"
+    );
     assert!(
         !store
             .start_processing(id)
@@ -264,7 +267,11 @@ async fn postgres_concurrent_results_write_once() {
             let store = store.clone();
             tokio::spawn(async move {
                 store
-                    .record_decision(id, &decision(if i % 2 == 0 { "review" } else { "reject" }), None)
+                    .record_decision(
+                        id,
+                        &decision(if i % 2 == 0 { "review" } else { "reject" }),
+                        None,
+                    )
                     .await
             })
         })
