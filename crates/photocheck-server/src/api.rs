@@ -319,12 +319,14 @@ async fn read_multipart(
                 };
                 *slot = Some(text);
             }
-            other => return Err(ApiError::bad(
-                "unknown-field",
-                format!(
+            other => {
+                return Err(ApiError::bad(
+                    "unknown-field",
+                    format!(
                     "unknown field {other:?}; expected photo, applicant_id, channel, licence_no"
                 ),
-            )),
+                ))
+            }
         }
     }
     Ok((fields, photo))

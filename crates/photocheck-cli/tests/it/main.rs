@@ -4,6 +4,7 @@
 mod batch;
 mod check;
 mod profile;
+mod service;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -1,0 +1,364 @@
+//! The long-running commands as real processes, killed and restarted the hard way: `serve` killed with
+//! SIGKILL mid-batch, a `worker` killed mid-job, RabbitMQ restarted under load. Every accepted
+//! submission must end with exactly one result.
+
+use std::path::PathBuf;
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+use photocheck_store::{Status, Store};
+use tokio::sync::RwLock;
+use uuid::Uuid;
+
+use crate::{photocheck, real_photos};
+
+/// Tests that restart the broker take this for writing; the others that use RabbitMQ, for reading.
+static BROKER: RwLock<()> = RwLock::const_new(());
+
+const POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/test";
+const AMQP: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
+
+fn env_or(name: &str, default: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| default.to_owned())
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// A running `photocheck` process, killed (SIGKILL) if the test ends without stopping it.
+struct Proc {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Proc {
+    fn start(args: &[&str], envs: &[(&str, String)], log: PathBuf) -> Proc {
+        let file = std::fs::File::create(&log).expect("log file");
+        let child = photocheck()
+            .args(args)
+            .envs(envs.iter().map(|(k, v)| (*k, v.as_str())))
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(file)
+            .spawn()
+            .expect("photocheck starts");
+        Proc { child, log }
+    }
+
+    /// SIGKILL: no cleanup, no acks, no flush.
+    fn kill_hard(&mut self) {
+        self.child.kill().expect("kill");
+        self.child.wait().expect("reaped");
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn wait_ready(base: &str, proc: &Proc) {
+    let client = reqwest::Client::new();
+    for _ in 0..200 {
+        if let Ok(r) = client.get(format!("{base}/readyz")).send().await {
+            if r.status().is_success() {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{base} never became ready; its log:\n{}", proc.log());
+}
+
+async fn submit(base: &str, photo: &[u8], applicant: &str) -> Uuid {
+    let form = reqwest::multipart::Form::new()
+        .part(
+            "photo",
+            reqwest::multipart::Part::bytes(photo.to_vec()).file_name("photo.jpg"),
+        )
+        .text("applicant_id", applicant.to_owned())
+        .text("channel", "album");
+    let response = reqwest::Client::new()
+        .post(format!("{base}/v1/submissions"))
+        .multipart(form)
+        .send()
+        .await
+        .expect("submit");
+    assert_eq!(response.status(), reqwest::StatusCode::ACCEPTED);
+    let body: serde_json::Value = response.json().await.expect("JSON");
+    body["id"].as_str().expect("id").parse().expect("uuid")
+}
+
+/// `n` real photos, the larger ones first so checks take a while.
+fn photos(n: usize) -> Option<Vec<Vec<u8>>> {
+    let dir = real_photos()?;
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("photos")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    files.sort_by_key(|f| std::cmp::Reverse(std::fs::metadata(f).map_or(0, |m| m.len())));
+    Some(
+        files
+            .iter()
+            .cycle()
+            .take(n)
+            .map(|f| std::fs::read(f).expect("read photo"))
+            .collect(),
+    )
+}
+
+/// Waits until none of `ids` is queued or processing, then checks each has exactly one result and
+/// one `decided` event.
+async fn all_decided_once(store: &Store, ids: &[Uuid], secs: u64, logs: &dyn Fn() -> String) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        let open = store.open_submissions(i64::MAX).await.expect("open");
+        let open: Vec<_> = open.iter().filter(|id| ids.contains(id)).collect();
+        if open.is_empty() {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{} submissions still open after {secs} s; logs:\n{}",
+            open.len(),
+            logs()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    for id in ids {
+        let s = store.get(*id).await.expect("get").expect("stored");
+        assert_eq!(s.status, Status::Decided, "{id}: {:?}", s.failure);
+        assert!(s.result.is_some(), "{id}");
+        let decided = store
+            .events(*id)
+            .await
+            .expect("events")
+            .iter()
+            .filter(|e| e.kind == "decided")
+            .count();
+        assert_eq!(decided, 1, "{id}");
+    }
+}
+
+#[tokio::test]
+async fn embedded_mode_finishes_every_submission_after_a_kill_9() {
+    let Some(photos) = photos(24) else { return };
+    let data = tempfile::tempdir().expect("temp dir");
+    let data_arg = data.path().to_str().expect("UTF-8 path").to_owned();
+    let start = |n: u32| {
+        let port = free_port();
+        let proc = Proc::start(
+            &[
+                "serve",
+                "--data",
+                &data_arg,
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--concurrency",
+                "1",
+            ],
+            &[],
+            data.path().join(format!("serve-{n}.log")),
+        );
+        (format!("http://127.0.0.1:{port}"), proc)
+    };
+    let (base, mut first) = start(1);
+    wait_ready(&base, &first).await;
+    let submissions = photos.iter().enumerate().map(|(i, p)| {
+        let base = base.clone();
+        async move { submit(&base, p, &format!("E-{i}")).await }
+    });
+    let ids: Vec<Uuid> = futures_util::future::join_all(submissions).await;
+    first.kill_hard();
+
+    let (base, second) = start(2);
+    wait_ready(&base, &second).await;
+    let log = second.log();
+    let requeued: usize = log
+        .split(" open submissions queued again")
+        .next()
+        .and_then(|l| l.rsplit("; ").next())
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("the restart says what it queued again:\n{log}"));
+    assert!(
+        requeued > 0,
+        "the kill came after every check had finished; nothing was tested"
+    );
+    let store = Store::connect(&format!(
+        "sqlite:{}",
+        data.path().join("photocheck.db").display()
+    ))
+    .await
+    .expect("store");
+    all_decided_once(&store, &ids, 120, &|| second.log()).await;
+}
+
+/// Settings for a multi-node process: the flags' environment variables and a config file.
+struct Node {
+    envs: Vec<(&'static str, String)>,
+    store: Store,
+    queue: String,
+    dir: tempfile::TempDir,
+}
+
+impl Node {
+    async fn new() -> Node {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database = photocheck_store::testing::fresh_postgres_schema(&env_or(
+            "PHOTOCHECK_TEST_POSTGRES",
+            POSTGRES,
+        ))
+        .await
+        .expect("PostgreSQL is needed (bash .ci/run starts it)");
+        let queue = format!("photocheck-test-{}", Uuid::new_v4().simple());
+        let config = dir.path().join("photocheck.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "events_exchange = \"{queue}.results\"\nretry_delay_secs = 1\nsweep_every_secs = 1\nmax_attempts = 5\n"
+            ),
+        )
+        .expect("config");
+        let envs = vec![
+            ("PHOTOCHECK_DATABASE", database.clone()),
+            ("PHOTOCHECK_AMQP", env_or("PHOTOCHECK_TEST_AMQP", AMQP)),
+            (
+                "PHOTOCHECK_BLOBS",
+                dir.path().join("blobs").display().to_string(),
+            ),
+            ("PHOTOCHECK_QUEUE", queue.clone()),
+            ("PHOTOCHECK_CONFIG", config.display().to_string()),
+        ];
+        Node {
+            envs,
+            store: Store::connect(&database).await.expect("store"),
+            queue,
+            dir,
+        }
+    }
+
+    fn start(&self, command: &str, name: &str, extra: &[&str]) -> (String, Proc) {
+        let port = free_port();
+        let mut args = vec![command, "--listen"];
+        let listen = format!("127.0.0.1:{port}");
+        args.push(&listen);
+        args.extend_from_slice(extra);
+        let proc = Proc::start(
+            &args,
+            &self.envs,
+            self.dir.path().join(format!("{name}.log")),
+        );
+        (format!("http://127.0.0.1:{port}"), proc)
+    }
+
+    async fn cleanup(&self) {
+        let mut config = photocheck_queue::QueueConfig::named(&self.queue);
+        config.events_exchange = format!("{}.results", self.queue);
+        if let Ok(q) =
+            photocheck_queue::RabbitQueue::connect(&env_or("PHOTOCHECK_TEST_AMQP", AMQP), config)
+                .await
+        {
+            let _ = q.delete_queues().await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_worker_killed_mid_job_leaves_every_submission_decided_once() {
+    let Some(photos) = photos(20) else { return };
+    let _shared = BROKER.read().await;
+    let node = Node::new().await;
+    let (api, api_proc) = node.start("api", "api", &[]);
+    wait_ready(&api, &api_proc).await;
+    let (ops, mut first) = node.start("worker", "worker-1", &["--concurrency", "1"]);
+    wait_ready(&ops, &first).await;
+    let mut ids = Vec::new();
+    for (i, p) in photos.iter().enumerate() {
+        ids.push(submit(&api, p, &format!("W-{i}")).await);
+    }
+    // Kill the worker once it has decided something and still has work in hand.
+    let mut waited = 0;
+    loop {
+        let open = node
+            .store
+            .open_submissions(i64::MAX)
+            .await
+            .expect("open")
+            .len();
+        if open < ids.len() {
+            assert!(
+                open > 0,
+                "every check finished before the kill; nothing was tested"
+            );
+            break;
+        }
+        waited += 1;
+        assert!(
+            waited < 300,
+            "the worker decided nothing; its log:\n{}",
+            first.log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    first.kill_hard();
+    let (ops, second) = node.start("worker", "worker-2", &["--concurrency", "2"]);
+    wait_ready(&ops, &second).await;
+    all_decided_once(&node.store, &ids, 120, &|| second.log()).await;
+    node.cleanup().await;
+}
+
+fn rabbitmqctl(args: &[&str]) {
+    let out = std::process::Command::new("rabbitmqctl")
+        .args(args)
+        .output()
+        .expect("rabbitmqctl runs (RabbitMQ is installed on this project's machines)");
+    assert!(
+        out.status.success(),
+        "rabbitmqctl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test]
+async fn workers_and_the_api_carry_on_after_a_broker_restart_under_load() {
+    let Some(photos) = photos(40) else { return };
+    let _exclusive = BROKER.write().await;
+    let node = Node::new().await;
+    let (api, api_proc) = node.start("api", "api", &[]);
+    wait_ready(&api, &api_proc).await;
+    let (ops, worker) = node.start("worker", "worker", &["--concurrency", "2"]);
+    wait_ready(&ops, &worker).await;
+
+    let mut ids = Vec::new();
+    for (i, p) in photos[..20].iter().enumerate() {
+        ids.push(submit(&api, p, &format!("R-{i}")).await);
+    }
+    rabbitmqctl(&["stop_app"]);
+    // Submissions while the broker is down are stored and accepted; the sweeper publishes them.
+    for (i, p) in photos[20..30].iter().enumerate() {
+        ids.push(submit(&api, p, &format!("R-down-{i}")).await);
+    }
+    rabbitmqctl(&["start_app"]);
+    rabbitmqctl(&["await_startup"]);
+    for (i, p) in photos[30..].iter().enumerate() {
+        ids.push(submit(&api, p, &format!("R-after-{i}")).await);
+    }
+    let logs = || format!("api:\n{}\nworker:\n{}", api_proc.log(), worker.log());
+    all_decided_once(&node.store, &ids, 120, &logs).await;
+    let worker_log = worker.log();
+    assert!(
+        worker_log.contains("reconnecting") || worker_log.contains("cannot consume"),
+        "the worker noticed the restart:\n{worker_log}"
+    );
+    node.cleanup().await;
+}
