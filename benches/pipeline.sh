@@ -6,7 +6,7 @@
 #             (8 uploads at once) and the time from receipt to committed decision is read back from
 #             the database: throughput, p50 and p99.
 # Two sets: N (default 400) archive-size JPEGs made from the ID-style test photos, and the 115 raw test
-# photos. Usage: benches/pipeline.sh [N]. The generated JPEGs live in a temporary folder removed on exit.
+# photos. Usage: benches/pipeline.sh [N] [archive]  (archive: the first set only). The generated JPEGs live in a temporary folder removed on exit.
 set -euo pipefail
 
 N=${1:-400}
@@ -35,6 +35,23 @@ cleanup() {
 trap cleanup EXIT
 
 "$TARGET/release/make-archive-set" "$WORK/archive" "$N" >/dev/null
+
+# CPU seconds (user + system) used so far by the given processes.
+cpu_s() {
+    local ticks=0 p
+    for p in "$@"; do
+        [ -r "/proc/$p/stat" ] && ticks=$((ticks + $(awk '{ print $14 + $15 }' "/proc/$p/stat")))
+    done
+    awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }'
+}
+
+# Where the CPU went between two snapshots: api, worker, PostgreSQL, RabbitMQ, and the whole machine.
+# PostgreSQL backends are counted at the end (they start with the connections), so its share is an
+# upper bound that includes the connection start-up.
+snapshot() {
+    echo "$(cpu_s "$1") $(cpu_s "$2") $(cpu_s $(pgrep -x postgres)) $(cpu_s $(pgrep beam.smp))" \
+        "$(awk '/^cpu / { print ($2 + $3 + $4 + $7 + $8) / 100 }' /proc/stat)"
+}
 
 wait_ready() {
     for _ in $(seq 1 100); do
@@ -69,8 +86,10 @@ measure() {
     local worker_pid=$!
     wait_ready http://127.0.0.1:18090
     wait_ready http://127.0.0.1:19090
-    local line
+    local line before after
+    before=$(snapshot "$api_pid" "$worker_pid")
     line=$("$LOAD" run --api http://127.0.0.1:18090 --database "$database" "$dir")
+    after=$(snapshot "$api_pid" "$worker_pid")
     kill -TERM "$api_pid" "$worker_pid"
     wait "$api_pid" "$worker_pid" 2>/dev/null || true
     for q in "$queue" "$queue.retry" "$queue.dead"; do
@@ -80,9 +99,17 @@ measure() {
     pipeline=$(sed -E 's/.* = ([0-9.]+) photos\/s.*/\1/' <<<"$line")
     printf '%-16s %4d photos  engine (batch) %6.1f photos/s\n' "$label" "$count" "$engine"
     printf '%-16s %4s         %s\n' "" "" "$line"
-    awk -v p="$pipeline" -v e="$engine" 'BEGIN { printf "%-16s              pipeline / engine = %.0f %%\n\n", "", 100 * p / e }'
+    awk -v p="$pipeline" -v e="$engine" 'BEGIN { printf "%-16s              pipeline / engine = %.0f %%\n", "", 100 * p / e }'
+    awk -v n="$count" -v e="$engine" -v cores="$(nproc)" -v b="$before" -v a="$after" 'BEGIN {
+        split(b, x, " "); split(a, y, " ")
+        api = y[1] - x[1]; worker = y[2] - x[2]; pg = y[3] - x[3]; mq = y[4] - x[4]; all = y[5] - x[5]
+        rest = all - api - worker - pg - mq
+        engine_ms = 1000 * cores / e
+        printf "%-16s              CPU ms per photo: worker %.1f (engine alone %.1f), api %.1f, postgres %.1f, rabbitmq %.1f, load generator and rest %.1f\n\n",
+            "", 1000 * worker / n, engine_ms, 1000 * api / n, 1000 * pg / n, 1000 * mq / n, 1000 * rest / n
+    }'
 }
 
 printf '\n%s, %d cores\n\n' "$(date -u +%FT%TZ)" "$(nproc)"
 measure archive_378x260 "$WORK/archive"
-measure raw_test_photos "$RAW"
+[ "${2:-}" = archive ] || measure raw_test_photos "$RAW"

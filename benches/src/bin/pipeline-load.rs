@@ -25,7 +25,10 @@ async fn main() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("schema") => {
             let url = args.get(1).unwrap_or_else(|| usage());
-            println!("{}", photocheck_store::testing::fresh_postgres_schema(url).await?);
+            println!(
+                "{}",
+                photocheck_store::testing::fresh_postgres_schema(url).await?
+            );
             Ok(())
         }
         Some("run") => run(&args[1..]).await,
@@ -44,7 +47,9 @@ async fn run(args: &[String]) -> Result<()> {
             other => dir = Some(PathBuf::from(other)),
         }
     }
-    let (Some(api), Some(database), Some(dir)) = (api, database, dir) else { usage() };
+    let (Some(api), Some(database), Some(dir)) = (api, database, dir) else {
+        usage()
+    };
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .with_context(|| format!("reading {}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -65,10 +70,17 @@ async fn run(args: &[String]) -> Result<()> {
         let (client, api) = (client.clone(), api.clone());
         tasks.push(tokio::spawn(async move {
             let form = reqwest::multipart::Form::new()
-                .part("photo", reqwest::multipart::Part::bytes(photo).file_name("p.jpg"))
+                .part(
+                    "photo",
+                    reqwest::multipart::Part::bytes(photo).file_name("p.jpg"),
+                )
                 .text("applicant_id", format!("bench-{i}"))
                 .text("channel", "album");
-            let response = client.post(format!("{api}/v1/submissions")).multipart(form).send().await;
+            let response = client
+                .post(format!("{api}/v1/submissions"))
+                .multipart(form)
+                .send()
+                .await;
             drop(permit);
             let body: serde_json::Value = response?.error_for_status()?.json().await?;
             let id: Uuid = body["id"].as_str().context("no id")?.parse()?;
@@ -80,7 +92,11 @@ async fn run(args: &[String]) -> Result<()> {
         ids.push(t.await??);
     }
     let submitted = started.elapsed();
-    eprintln!("submitted {} photos in {:.1} s; waiting for decisions", ids.len(), submitted.as_secs_f64());
+    eprintln!(
+        "submitted {} photos in {:.1} s; waiting for decisions",
+        ids.len(),
+        submitted.as_secs_f64()
+    );
     let deadline = Instant::now() + Duration::from_secs(1800);
     while !store.open_submissions(1).await?.is_empty() {
         if Instant::now() > deadline {
@@ -93,10 +109,25 @@ async fn run(args: &[String]) -> Result<()> {
     let (mut first, mut last) = (None, None);
     for id in &ids {
         let s = store.get(*id).await?.context("submission missing")?;
-        let Some(r) = s.result else { bail!("{id} ended {} without a result: {:?}", s.status, s.failure) };
-        latencies.push((r.decided_at - s.received_at).num_microseconds().unwrap_or(0) as f64 / 1000.0);
-        first = Some(first.map_or(s.received_at, |f: chrono::DateTime<chrono::Utc>| f.min(s.received_at)));
-        last = Some(last.map_or(r.decided_at, |l: chrono::DateTime<chrono::Utc>| l.max(r.decided_at)));
+        let Some(r) = s.result else {
+            bail!("{id} ended {} without a result: {:?}", s.status, s.failure)
+        };
+        latencies.push(
+            (r.decided_at - s.received_at)
+                .num_microseconds()
+                .unwrap_or(0) as f64
+                / 1000.0,
+        );
+        first = Some(
+            first.map_or(s.received_at, |f: chrono::DateTime<chrono::Utc>| {
+                f.min(s.received_at)
+            }),
+        );
+        last = Some(
+            last.map_or(r.decided_at, |l: chrono::DateTime<chrono::Utc>| {
+                l.max(r.decided_at)
+            }),
+        );
     }
     latencies.sort_by(f64::total_cmp);
     let q = |p: f64| latencies[((latencies.len() - 1) as f64 * p).round() as usize];

@@ -84,6 +84,7 @@ fn worker(o: &Options, p: &Parts, events: Option<Arc<RabbitLink>>) -> Arc<Worker
         metrics: Arc::clone(&p.metrics),
         max_attempts: o.queue.max_attempts,
         review_window: o.review_window,
+        checks_at_once: o.concurrency,
     }))
 }
 
@@ -135,7 +136,7 @@ pub async fn serve(o: Options, shutdown: CancellationToken) -> anyhow::Result<()
         max_upload_bytes: o.max_upload_bytes,
         worker: Some(Arc::clone(&worker)),
     };
-    let work = tokio::spawn(worker.run(Source::Embedded(queue), o.concurrency, shutdown.clone()));
+    let work = tokio::spawn(worker.run(Source::Embedded(queue), shutdown.clone()));
     let http = serve_http(listener, api::router(state), shutdown.clone()).await;
     shutdown.cancel();
     work.await.context("worker task")?;
@@ -197,9 +198,7 @@ pub async fn run_worker(o: Options, shutdown: CancellationToken) -> anyhow::Resu
         std::process::id(),
         uuid::Uuid::new_v4().simple()
     );
-    worker
-        .run(Source::Rabbit { link, tag }, o.concurrency, shutdown)
-        .await;
+    worker.run(Source::Rabbit { link, tag }, shutdown).await;
     ops_stop.cancel();
     ops_task.await.context("ops server task")?
 }

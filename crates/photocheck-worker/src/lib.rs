@@ -43,11 +43,19 @@ pub struct Settings {
     pub max_attempts: u32,
     /// Until the working-day calendar: a review is due this long after receipt.
     pub review_window: chrono::Duration,
+    /// Photos checked at once: the engine is CPU-bound, so one per core.
+    pub checks_at_once: usize,
 }
+
+/// Jobs held per check slot. A job spends most of its time waiting on the database, the blob store
+/// and the broker; holding several per slot keeps the cores checking while others wait.
+pub const JOBS_PER_CHECK: usize = 4;
 
 pub struct Worker {
     s: Settings,
     ready: AtomicBool,
+    /// One permit per check running on the blocking pool.
+    engine: Semaphore,
 }
 
 /// Where jobs come from.
@@ -106,9 +114,11 @@ enum Done {
 
 impl Worker {
     pub fn new(settings: Settings) -> Worker {
+        let checks = settings.checks_at_once.max(1);
         Worker {
             s: settings,
             ready: AtomicBool::new(false),
+            engine: Semaphore::new(checks),
         }
     }
 
@@ -121,16 +131,12 @@ impl Worker {
         self.ready.load(Ordering::Relaxed)
     }
 
-    /// Takes jobs until `shutdown`, at most `concurrency` at once. On shutdown it stops taking jobs,
+    /// Takes jobs until `shutdown`, [`JOBS_PER_CHECK`] per check slot. On shutdown it stops taking jobs,
     /// finishes (and acks) the ones it holds, and only then lets go of the consumer, so the broker
     /// hands the deliveries that were prefetched but not started to another worker.
-    pub async fn run(
-        self: Arc<Self>,
-        source: Source,
-        concurrency: usize,
-        shutdown: CancellationToken,
-    ) {
-        let permits = Arc::new(Semaphore::new(concurrency.max(1)));
+    pub async fn run(self: Arc<Self>, source: Source, shutdown: CancellationToken) {
+        let concurrency = self.s.checks_at_once.max(1) * JOBS_PER_CHECK;
+        let permits = Arc::new(Semaphore::new(concurrency));
         let mut tasks = JoinSet::new();
         match source {
             Source::Embedded(queue) => {
@@ -317,10 +323,16 @@ impl Worker {
 
         let profile = Arc::clone(&self.s.profile);
         let ctx = Context::on(sub.received_at.date_naive());
+        let slot = self
+            .engine
+            .acquire()
+            .await
+            .map_err(|e| Failure::Transient(format!("no check slot: {e}")))?;
         let started = Instant::now();
         let (report, archive) = tokio::task::spawn_blocking(move || check(&bytes, &profile, &ctx))
             .await
             .map_err(|e| Failure::Transient(format!("the check task was lost: {e}")))?;
+        drop(slot);
         self.s
             .metrics
             .check_seconds

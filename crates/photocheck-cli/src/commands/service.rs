@@ -132,10 +132,10 @@ fn options(mode: Mode, a: ServiceArgs, data: &Path, profile: Profile) -> Result<
         anyhow::ensure!(n > 0, "concurrency must be at least 1");
         o.concurrency = n;
     }
-    // Enough prefetched to keep every slot busy while a result is committed.
-    o.queue.prefetch = f
-        .prefetch
-        .unwrap_or_else(|| u16::try_from(o.concurrency * 2).unwrap_or(u16::MAX));
+    // The jobs a worker holds, and as many again waiting in its channel for the next free slot.
+    o.queue.prefetch = f.prefetch.unwrap_or_else(|| {
+        u16::try_from(2 * o.concurrency * photocheck_worker::JOBS_PER_CHECK).unwrap_or(u16::MAX)
+    });
     if let Some(n) = f.max_attempts {
         o.queue.max_attempts = n.max(1);
     }
