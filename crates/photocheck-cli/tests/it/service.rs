@@ -329,6 +329,28 @@ fn rabbitmqctl(args: &[&str]) {
     );
 }
 
+/// The broker's app stopped until this is dropped, even when the test fails in between: later tests
+/// (and the next CI run) find it running.
+struct BrokerStopped;
+
+impl BrokerStopped {
+    fn now() -> BrokerStopped {
+        rabbitmqctl(&["stop_app"]);
+        BrokerStopped
+    }
+}
+
+impl Drop for BrokerStopped {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("rabbitmqctl")
+            .arg("start_app")
+            .status();
+        let _ = std::process::Command::new("rabbitmqctl")
+            .arg("await_startup")
+            .status();
+    }
+}
+
 #[tokio::test]
 async fn workers_and_the_api_carry_on_after_a_broker_restart_under_load() {
     let Some(photos) = photos(40) else { return };
@@ -343,13 +365,12 @@ async fn workers_and_the_api_carry_on_after_a_broker_restart_under_load() {
     for (i, p) in photos[..20].iter().enumerate() {
         ids.push(submit(&api, p, &format!("R-{i}")).await);
     }
-    rabbitmqctl(&["stop_app"]);
+    let stopped = BrokerStopped::now();
     // Submissions while the broker is down are stored and accepted; the sweeper publishes them.
     for (i, p) in photos[20..30].iter().enumerate() {
         ids.push(submit(&api, p, &format!("R-down-{i}")).await);
     }
-    rabbitmqctl(&["start_app"]);
-    rabbitmqctl(&["await_startup"]);
+    drop(stopped);
     for (i, p) in photos[30..].iter().enumerate() {
         ids.push(submit(&api, p, &format!("R-after-{i}")).await);
     }
