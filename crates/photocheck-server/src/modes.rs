@@ -60,6 +60,19 @@ struct Parts {
     metrics: Arc<Metrics>,
 }
 
+impl Parts {
+    fn state(&self, o: &Options, publisher: Publisher, worker: Option<Arc<Worker>>) -> AppState {
+        AppState {
+            store: self.store.clone(),
+            uploads: self.uploads.clone(),
+            publisher,
+            metrics: Arc::clone(&self.metrics),
+            max_upload_bytes: o.max_upload_bytes,
+            worker,
+        }
+    }
+}
+
 async fn open_parts(o: &Options) -> anyhow::Result<Parts> {
     let store = Store::connect(&o.database)
         .await
@@ -128,14 +141,11 @@ pub async fn serve(o: Options, shutdown: CancellationToken) -> anyhow::Result<()
         o.blobs.display(),
         open.len()
     );
-    let state = AppState {
-        store: parts.store.clone(),
-        uploads: parts.uploads.clone(),
-        publisher: Publisher::Embedded(queue.clone()),
-        metrics: Arc::clone(&parts.metrics),
-        max_upload_bytes: o.max_upload_bytes,
-        worker: Some(Arc::clone(&worker)),
-    };
+    let state = parts.state(
+        &o,
+        Publisher::Embedded(queue.clone()),
+        Some(Arc::clone(&worker)),
+    );
     let work = tokio::spawn(worker.run(Source::Embedded(queue), shutdown.clone()));
     let http = serve_http(listener, api::router(state), shutdown.clone()).await;
     shutdown.cancel();
@@ -150,14 +160,7 @@ pub async fn run_api(o: Options, shutdown: CancellationToken) -> anyhow::Result<
     let parts = open_parts(&o).await?;
     let (listener, addr) = listen(&o.listen).await?;
     info!(%addr, queue = %o.queue.name, "photocheck api listening");
-    let state = AppState {
-        store: parts.store.clone(),
-        uploads: parts.uploads.clone(),
-        publisher: Publisher::Rabbit(Arc::clone(&link)),
-        metrics: Arc::clone(&parts.metrics),
-        max_upload_bytes: o.max_upload_bytes,
-        worker: None,
-    };
+    let state = parts.state(&o, Publisher::Rabbit(Arc::clone(&link)), None);
     let sweep = tokio::spawn(sweeper::run(
         parts.store.clone(),
         link,
@@ -179,14 +182,11 @@ pub async fn run_worker(o: Options, shutdown: CancellationToken) -> anyhow::Resu
     let worker = worker(&o, &parts, Some(Arc::clone(&link)));
     let (listener, addr) = listen(&o.listen).await?;
     info!(%addr, queue = %o.queue.name, concurrency = o.concurrency, "photocheck worker starting");
-    let state = AppState {
-        store: parts.store.clone(),
-        uploads: parts.uploads.clone(),
-        publisher: Publisher::Rabbit(Arc::clone(&link)),
-        metrics: Arc::clone(&parts.metrics),
-        max_upload_bytes: o.max_upload_bytes,
-        worker: Some(Arc::clone(&worker)),
-    };
+    let state = parts.state(
+        &o,
+        Publisher::Rabbit(Arc::clone(&link)),
+        Some(Arc::clone(&worker)),
+    );
     let ops = axum::Router::new()
         .merge(api::ops_routes())
         .with_state(state);
