@@ -369,7 +369,10 @@ async fn status(
             )
         })?;
     let (decision, reasons) = match &sub.result {
-        Some(r) => (json!(r.decision), reasons_for_applicant(&r.reasons)),
+        Some(r) => (
+            json!(r.decision),
+            photocheck_worker::applicant_reasons(&r.reasons),
+        ),
         None => (serde_json::Value::Null, json!([])),
     };
     let mut body = json!({
@@ -387,14 +390,6 @@ async fn status(
         body["superseded_by"] = json!(by);
     }
     Ok(Json(body).into_response())
-}
-
-/// Code and the two messages of each reason; the measures stay in the stored report.
-fn reasons_for_applicant(reasons: &serde_json::Value) -> serde_json::Value {
-    let list = reasons.as_array().into_iter().flatten().map(|r| {
-        json!({ "code": r["code"], "message_en": r["message_en"], "message_zh": r["message_zh"] })
-    });
-    serde_json::Value::Array(list.collect())
 }
 
 async fn openapi() -> impl IntoResponse {

@@ -478,8 +478,9 @@ fn check(
     })
 }
 
-/// The reasons as the applicant sees them: code and the two messages.
-fn applicant_reasons(reasons: &serde_json::Value) -> serde_json::Value {
+/// The reasons as the applicant sees them: code and the two messages (the measures stay in the
+/// stored report). The result events and the status API both show these.
+pub fn applicant_reasons(reasons: &serde_json::Value) -> serde_json::Value {
     let list = reasons.as_array().into_iter().flatten().map(|r| {
         json!({ "code": r["code"], "message_en": r["message_en"], "message_zh": r["message_zh"] })
     });
