@@ -14,7 +14,7 @@ use axum::{Json, Router};
 use chrono::Utc;
 use photocheck_core::intake;
 use photocheck_queue::{EmbeddedQueue, Job, RabbitLink};
-use photocheck_store::{Channel, LocalBlobs, NewSubmission, Status, Store};
+use photocheck_store::{Blobs, Channel, NewSubmission, Status, Store};
 use photocheck_worker::{Metrics, Worker};
 use serde::Deserialize;
 use serde_json::json;
@@ -72,7 +72,7 @@ impl Publisher {
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
-    pub uploads: LocalBlobs,
+    pub uploads: Blobs,
     pub publisher: Publisher,
     pub metrics: Arc<Metrics>,
     /// Largest photo accepted, bytes.

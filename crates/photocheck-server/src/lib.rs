@@ -11,3 +11,5 @@ pub mod modes;
 mod sweeper;
 
 pub use crate::modes::{run_api, run_worker, serve, Options};
+/// Part of [`Options`], so a caller names the blob store without depending on the store crate.
+pub use photocheck_store::BlobLocation;

@@ -1,14 +1,13 @@
 //! The three long-running commands: `serve` (embedded), `api` and `worker` (multi-node).
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context as _};
 use photocheck_core::Profile;
 use photocheck_queue::{EmbeddedQueue, Job, QueueConfig, RabbitLink};
-use photocheck_store::{LocalBlobs, Store};
+use photocheck_store::{BlobLocation, Blobs, Store};
 use photocheck_worker::{Metrics, Settings, Source, Worker};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -25,8 +24,9 @@ pub struct Options {
     /// `sqlite:PATH` or `postgres://...`.
     pub database: String,
     pub amqp: Option<String>,
-    /// The blob folder: uploads in `uploads/`, archive copies in `archive/`.
-    pub blobs: PathBuf,
+    /// The blob store: uploads in `uploads/`, archive copies in `archive/` (sub-folders, or key
+    /// prefixes in the bucket).
+    pub blobs: BlobLocation,
     pub queue: QueueConfig,
     pub concurrency: usize,
     pub max_upload_bytes: usize,
@@ -42,7 +42,7 @@ impl Options {
             listen: "127.0.0.1:8080".to_owned(),
             database: format!("sqlite:{}", data.join("photocheck.db").display()),
             amqp: None,
-            blobs: data.to_owned(),
+            blobs: BlobLocation::Folder(data.to_owned()),
             queue: QueueConfig::default(),
             concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
             max_upload_bytes: 15 * 1024 * 1024,
@@ -55,8 +55,8 @@ impl Options {
 
 struct Parts {
     store: Store,
-    uploads: LocalBlobs,
-    archive: LocalBlobs,
+    uploads: Blobs,
+    archive: Blobs,
     metrics: Arc<Metrics>,
 }
 
@@ -77,8 +77,8 @@ async fn open_parts(o: &Options) -> anyhow::Result<Parts> {
     let store = Store::connect(&o.database)
         .await
         .with_context(|| format!("opening the database {}", redact(&o.database)))?;
-    let uploads = LocalBlobs::open(o.blobs.join("uploads")).await?;
-    let archive = LocalBlobs::open(o.blobs.join("archive")).await?;
+    let uploads = Blobs::open(&o.blobs, "uploads").await?;
+    let archive = Blobs::open(&o.blobs, "archive").await?;
     Ok(Parts {
         store,
         uploads,
@@ -135,10 +135,10 @@ pub async fn serve(o: Options, shutdown: CancellationToken) -> anyhow::Result<()
     }
     let worker = worker(&o, &parts, None);
     let (listener, addr) = listen(&o.listen).await?;
-    info!(%addr, data = %o.blobs.display(), requeued = open.len(), concurrency = o.concurrency, "photocheck serving (embedded)");
+    info!(%addr, data = %o.blobs, requeued = open.len(), concurrency = o.concurrency, "photocheck serving (embedded)");
     eprintln!(
         "photocheck serving on http://{addr}  (data in {}; {} open submissions queued again; Ctrl-C stops)",
-        o.blobs.display(),
+        o.blobs,
         open.len()
     );
     let state = parts.state(

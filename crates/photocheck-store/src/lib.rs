@@ -18,7 +18,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::{PgPool, Row, SqlitePool};
 use uuid::Uuid;
 
-pub use crate::blobs::{BlobError, LocalBlobs};
+pub use crate::blobs::{BlobError, BlobLocation, Blobs, LocalBlobs, S3Blobs};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

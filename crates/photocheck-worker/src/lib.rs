@@ -17,7 +17,7 @@ use chrono::Utc;
 use photocheck_core::{archive, Context, Decision as Outcome, Profile, Report};
 use photocheck_queue::{Delivery, Disposition, EmbeddedQueue, Job, RabbitLink};
 use photocheck_store::{
-    BlobError, Decision, LocalBlobs, Recorded, Status, Store, StoreError, Submission,
+    BlobError, Blobs, Decision, Recorded, Status, Store, StoreError, Submission,
 };
 use serde_json::json;
 use tokio::sync::Semaphore;
@@ -32,9 +32,9 @@ pub use crate::metrics::Metrics;
 pub struct Settings {
     pub store: Store,
     /// Uploaded photos.
-    pub uploads: LocalBlobs,
+    pub uploads: Blobs,
     /// Archive copies of approved photos, under the submission id.
-    pub archive: LocalBlobs,
+    pub archive: Blobs,
     pub profile: Arc<Profile>,
     /// Where result events go; `None` in the embedded mode, whose event log is the database's.
     pub events: Option<Arc<RabbitLink>>,

@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{Context as _, Result};
 use clap::Args;
 use photocheck_core::Profile;
-use photocheck_server::Options;
+use photocheck_server::{BlobLocation, Options};
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 
@@ -27,9 +27,11 @@ pub struct ServiceArgs {
     /// RabbitMQ: amqp://USER:PASS@HOST:PORT/VHOST.
     #[arg(long, env = "PHOTOCHECK_AMQP", value_name = "URL")]
     amqp: Option<String>,
-    /// Blob folder (uploads/ and archive/ inside), shared by every api and worker process.
-    #[arg(long, env = "PHOTOCHECK_BLOBS", value_name = "DIR")]
-    blobs: Option<PathBuf>,
+    /// Blob store shared by every api and worker process: a folder, or s3://BUCKET[/PREFIX] with the
+    /// endpoint and credentials in AWS_ENDPOINT, AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY
+    /// (AWS_ALLOW_HTTP=true for a plain-http endpoint).
+    #[arg(long, env = "PHOTOCHECK_BLOBS", value_name = "DIR|s3://BUCKET")]
+    blobs: Option<BlobLocation>,
     /// Work queue name (its retry and dead-letter queues are derived from it).
     #[arg(long, env = "PHOTOCHECK_QUEUE", value_name = "NAME")]
     queue: Option<String>,
@@ -63,7 +65,7 @@ struct FileConfig {
     listen: Option<String>,
     database: Option<String>,
     amqp: Option<String>,
-    blobs: Option<PathBuf>,
+    blobs: Option<String>,
     queue: Option<String>,
     events_exchange: Option<String>,
     concurrency: Option<usize>,
@@ -105,7 +107,10 @@ fn options(mode: Mode, a: ServiceArgs, data: &Path, profile: Profile) -> Result<
         .or(f.listen)
         .unwrap_or_else(|| default_listen.to_owned());
     let database = a.database.or(f.database);
-    let blobs = a.blobs.or(f.blobs);
+    let blobs = match f.blobs {
+        Some(b) if a.blobs.is_none() => Some(b.parse::<BlobLocation>()?),
+        _ => a.blobs,
+    };
     if mode == Mode::Serve {
         if let Some(db) = database {
             o.database = db;
@@ -118,7 +123,7 @@ fn options(mode: Mode, a: ServiceArgs, data: &Path, profile: Profile) -> Result<
             "no database: give --database postgres://... or PHOTOCHECK_DATABASE (the embedded mode is `photocheck serve`)",
         )?;
         o.blobs = blobs.context(
-            "no blob folder: give --blobs DIR or PHOTOCHECK_BLOBS, a folder every api and worker process shares",
+            "no blob store: give --blobs DIR or --blobs s3://BUCKET (or PHOTOCHECK_BLOBS), one every api and worker process shares",
         )?;
         o.amqp = a.amqp.or(f.amqp);
     }

@@ -7,7 +7,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use photocheck_queue::{EmbeddedQueue, QueueConfig};
 use photocheck_server::api::{router, AppState, Publisher};
-use photocheck_store::{LocalBlobs, Status, Store};
+use photocheck_store::{BlobLocation, Blobs, Status, Store};
 use photocheck_worker::Metrics;
 use tower::ServiceExt;
 use uuid::Uuid;
@@ -27,7 +27,7 @@ async fn api() -> Api {
     let queue = EmbeddedQueue::new(QueueConfig::default());
     let state = AppState {
         store: Store::connect(&url).await.expect("SQLite"),
-        uploads: LocalBlobs::open(dir.path().join("uploads"))
+        uploads: Blobs::open(&BlobLocation::Folder(dir.path().to_owned()), "uploads")
             .await
             .expect("blobs"),
         publisher: Publisher::Embedded(queue.clone()),

@@ -9,7 +9,7 @@ use lapin::options::{BasicGetOptions, QueueBindOptions, QueueDeclareOptions};
 use lapin::types::FieldTable;
 use photocheck_queue::{Job, RabbitQueue};
 use photocheck_server::Options;
-use photocheck_store::{Channel, LocalBlobs, NewSubmission, Status, Store};
+use photocheck_store::{Blobs, Channel, NewSubmission, Status, Store};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -302,7 +302,7 @@ async fn a_poison_message_is_retried_then_dead_lettered_and_the_submission_faile
 async fn the_sweeper_publishes_what_was_stored_but_never_published() {
     let Some(photos) = some_photos(1) else { return };
     let stack = Stack::start().await;
-    let uploads = LocalBlobs::open(stack.options.blobs.join("uploads"))
+    let uploads = Blobs::open(&stack.options.blobs, "uploads")
         .await
         .expect("blobs");
     let blob_key = uploads.put(&photos[0].1).await.expect("put");

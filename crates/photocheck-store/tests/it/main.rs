@@ -5,8 +5,8 @@
 use std::str::FromStr;
 
 use chrono::{Duration, Utc};
-use photocheck_store::{
-    Channel, Decision, LocalBlobs, NewSubmission, Recorded, Status, Store, StoreError,
+use photocheck_store::{testing, BlobError, 
+    BlobLocation, Blobs, Channel, Decision, NewSubmission, S3Blobs, Recorded, Status, Store, StoreError,
 };
 use sqlx::postgres::PgConnectOptions;
 use uuid::Uuid;
@@ -333,7 +333,7 @@ async fn the_event_log_is_append_only() {
 #[tokio::test]
 async fn blobs_round_trip_and_refuse_foreign_keys() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let blobs = LocalBlobs::open(dir.path().join("blobs"))
+    let blobs = Blobs::open(&BlobLocation::Folder(dir.path().to_owned()), "blobs")
         .await
         .expect("open");
     let key = blobs.put(b"photo bytes").await.expect("put");
@@ -349,6 +349,59 @@ async fn blobs_round_trip_and_refuse_foreign_keys() {
         .expect("dir")
         .collect();
     assert_eq!(leftovers.len(), 1, "no partial files left behind");
+}
+
+/// The multi-node blob store on a real S3-compatible server (moto, started by `.ci/run`).
+#[tokio::test]
+async fn s3_blobs_round_trip_and_refuse_foreign_keys() {
+    let endpoint = testing::s3_endpoint();
+    let bucket = testing::fresh_s3_bucket(&endpoint)
+        .await
+        .unwrap_or_else(|e| panic!("an S3-compatible server is needed (bash .ci/run starts one): {e}"));
+    let blobs = Blobs::S3(
+        S3Blobs::connect(testing::s3_builder(&endpoint, &bucket), "prod/uploads")
+            .await
+            .expect("connect"),
+    );
+    let photo: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    let key = blobs.put(&photo).await.expect("put");
+    assert_eq!(blobs.get(&key).await.expect("get"), photo);
+    // A second write under the same key (a redelivered job) replaces it whole.
+    blobs.put_at(&key, b"again").await.expect("put again");
+    assert_eq!(blobs.get(&key).await.expect("get"), b"again");
+    assert!(matches!(
+        blobs.get(&"0".repeat(32)).await,
+        Err(BlobError::NotFound(_))
+    ));
+    assert!(matches!(
+        blobs.get("../../etc/passwd").await,
+        Err(BlobError::BadKey(_))
+    ));
+    // The object sits under the prefix, named by its key alone.
+    let raw = S3Blobs::connect(testing::s3_builder(&endpoint, &bucket), "prod")
+        .await
+        .expect("connect");
+    assert!(matches!(
+        Blobs::S3(raw).get(&key).await,
+        Err(BlobError::NotFound(_))
+    ));
+}
+
+/// A bucket that does not exist is reported when the store opens, not at the first upload.
+#[tokio::test]
+async fn a_missing_bucket_is_reported_at_start() {
+    let endpoint = testing::s3_endpoint();
+    let err = S3Blobs::connect(
+        testing::s3_builder(&endpoint, "photocheck-no-such-bucket"),
+        "uploads",
+    )
+    .await
+    .expect_err("no bucket");
+    let text = err.to_string();
+    assert!(
+        text.contains("s3://photocheck-no-such-bucket/uploads"),
+        "{text}"
+    );
 }
 
 #[tokio::test]

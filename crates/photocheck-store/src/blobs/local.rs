@@ -1,20 +1,13 @@
-//! The blob store for uploaded photos: a local folder (the embedded default). Writes go to a temporary
-//! file that is renamed into place, so a crash never leaves a half-written photo under a real key.
+//! Blobs in a local folder (the embedded default, or a folder every process mounts). Writes go to a
+//! temporary file that is synced and renamed into place, so a crash never leaves a half-written photo
+//! under a real key.
 
 use std::io;
 use std::path::{Path, PathBuf};
 
 use uuid::Uuid;
 
-#[derive(Debug, thiserror::Error)]
-pub enum BlobError {
-    #[error("blob key {0:?} is not one this store made")]
-    BadKey(String),
-    #[error("no blob {0}")]
-    NotFound(String),
-    #[error("blob store {path}: {source}")]
-    Io { path: PathBuf, source: io::Error },
-}
+use super::{check_key, BlobError};
 
 /// Photos as files under one folder, named by a random key.
 #[derive(Debug, Clone)]
@@ -35,16 +28,7 @@ impl LocalBlobs {
         Ok(LocalBlobs { dir })
     }
 
-    /// Stores bytes under a new random key; returns the key.
-    pub async fn put(&self, bytes: &[u8]) -> Result<String, BlobError> {
-        let key = Uuid::new_v4().simple().to_string();
-        self.put_at(&key, bytes).await?;
-        Ok(key)
-    }
-
-    /// Stores bytes under a chosen key (32 hex digits), replacing what was there: writing the same
-    /// thing twice, as a redelivered job does, is harmless.
-    pub async fn put_at(&self, key: &str, bytes: &[u8]) -> Result<(), BlobError> {
+    pub(super) async fn put_at(&self, key: &str, bytes: &[u8]) -> Result<(), BlobError> {
         let path = self.path(key)?;
         // A partial name of its own, so two writers of one key never write into the same file.
         let partial = self
@@ -68,8 +52,7 @@ impl LocalBlobs {
         Ok(())
     }
 
-    /// The bytes stored under `key`.
-    pub async fn get(&self, key: &str) -> Result<Vec<u8>, BlobError> {
+    pub(super) async fn get(&self, key: &str) -> Result<Vec<u8>, BlobError> {
         let path = self.path(key)?;
         match tokio::fs::read(&path).await {
             Ok(bytes) => Ok(bytes),
@@ -80,11 +63,9 @@ impl LocalBlobs {
         }
     }
 
-    /// Keys are 32 hex digits: nothing else may reach the file system.
+    /// Only checked keys reach the file system.
     fn path(&self, key: &str) -> Result<PathBuf, BlobError> {
-        if key.len() != 32 || !key.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(BlobError::BadKey(key.to_owned()));
-        }
+        check_key(key)?;
         Ok(self.dir.join(key))
     }
 }
