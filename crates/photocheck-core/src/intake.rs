@@ -397,7 +397,7 @@ pub fn read_exif(bytes: &[u8]) -> ExifFacts {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
     use crate::profile::Profile;
 
@@ -452,55 +452,6 @@ pub(crate) mod tests {
         assert_eq!(err.code(), "unreadable-image");
     }
 
-    /// A JPEG with an EXIF block: orientation, Software and DateTimeOriginal, as a phone writes them.
-    pub(crate) fn jpeg_with_exif(
-        image: &RgbImage,
-        orientation: u16,
-        software: &str,
-        taken: &str,
-    ) -> Vec<u8> {
-        let ascii = |s: &str| {
-            let mut b = s.as_bytes().to_vec();
-            b.push(0);
-            if b.len() % 2 == 1 {
-                b.push(0);
-            }
-            b
-        };
-        let (software, taken) = (ascii(software), ascii(taken));
-        let entry = |tag: u16, kind: u16, count: u32, value: u32| {
-            let mut e = Vec::new();
-            e.extend(tag.to_le_bytes());
-            e.extend(kind.to_le_bytes());
-            e.extend(count.to_le_bytes());
-            e.extend(value.to_le_bytes());
-            e
-        };
-        // Little-endian TIFF: header, IFD0 (3 entries), Software text, Exif IFD (1 entry), date text.
-        let ifd0_end = 8 + 2 + 3 * 12 + 4;
-        let software_at = ifd0_end;
-        let exif_ifd_at = software_at + software.len() as u32;
-        let taken_at = exif_ifd_at + 2 + 12 + 4;
-        let mut tiff = b"II*\0".to_vec();
-        tiff.extend(8u32.to_le_bytes());
-        tiff.extend(3u16.to_le_bytes());
-        tiff.extend(entry(0x0112, 3, 1, orientation as u32));
-        tiff.extend(entry(0x0131, 2, software.len() as u32, software_at));
-        tiff.extend(entry(0x8769, 4, 1, exif_ifd_at));
-        tiff.extend(0u32.to_le_bytes());
-        tiff.extend(&software);
-        tiff.extend(1u16.to_le_bytes());
-        tiff.extend(entry(0x9003, 2, taken.len() as u32, taken_at));
-        tiff.extend(0u32.to_le_bytes());
-        tiff.extend(&taken);
-        let mut app1 = vec![0xFF, 0xE1];
-        app1.extend(((tiff.len() + 8) as u16).to_be_bytes());
-        app1.extend(b"Exif\0\0");
-        app1.extend(tiff);
-        let plain = encode(DynamicImage::ImageRgb8(image.clone()), ImageFormat::Jpeg);
-        [&plain[..2], &app1[..], &plain[2..]].concat()
-    }
-
     #[test]
     fn exif_orientation_date_and_software_are_read() {
         // Stored landscape, tagged "rotate 90 degrees clockwise": upright it is portrait.
@@ -511,7 +462,15 @@ pub(crate) mod tests {
                 image::Rgb([0, 0, 255])
             }
         });
-        let bytes = jpeg_with_exif(&stored, 6, "Adobe Photoshop 2026", "2026:01:02 03:04:05");
+        let bytes = crate::derive::jpeg_with_exif(
+            &stored,
+            crate::derive::ExifTags {
+                orientation: 6,
+                software: "Adobe Photoshop 2026",
+                taken: "2026:01:02 03:04:05",
+            },
+        )
+        .unwrap();
         let d = decode(&bytes, &limits()).unwrap();
         assert_eq!(d.exif.orientation, Some(6));
         assert_eq!(d.exif.software.as_deref(), Some("Adobe Photoshop 2026"));

@@ -6,6 +6,7 @@
 
 pub mod annotate;
 pub mod archive;
+pub mod derive;
 pub mod detect;
 pub mod geometry;
 pub mod intake;
@@ -616,7 +617,15 @@ mod tests {
     #[test]
     fn exif_facts_reach_the_report() {
         let img = image::RgbImage::from_pixel(260, 378, image::Rgb([250, 250, 250]));
-        let bytes = intake::tests::jpeg_with_exif(&img, 1, "Meitu 9.0", "2025:12:01 09:00:00");
+        let bytes = derive::jpeg_with_exif(
+            &img,
+            derive::ExifTags {
+                orientation: 1,
+                software: "Meitu 9.0",
+                taken: "2025:12:01 09:00:00",
+            },
+        )
+        .unwrap();
         let report = check(&bytes, &Profile::default_profile(), &ctx());
         assert_eq!(report.exif.software.as_deref(), Some("Meitu 9.0"));
         assert_eq!(

@@ -57,16 +57,14 @@ pub async fn fresh_s3_bucket(endpoint: &str) -> Result<String, String> {
 /// A client for `bucket` on the test server, with the dummy credentials and region a client must sign
 /// with; the same settings a process gets from `test_s3_env`.
 pub fn s3_builder(endpoint: &str, bucket: &str) -> object_store::aws::AmazonS3Builder {
-    test_s3_env(endpoint)
-        .into_iter()
-        .fold(
-            object_store::aws::AmazonS3Builder::new().with_bucket_name(bucket),
-            // As `AmazonS3Builder::from_env` reads them.
-            |b, (k, v)| match k.to_ascii_lowercase().parse() {
-                Ok(key) => b.with_config(key, v),
-                Err(_) => b,
-            },
-        )
+    test_s3_env(endpoint).into_iter().fold(
+        object_store::aws::AmazonS3Builder::new().with_bucket_name(bucket),
+        // As `AmazonS3Builder::from_env` reads them.
+        |b, (k, v)| match k.to_ascii_lowercase().parse() {
+            Ok(key) => b.with_config(key, v),
+            Err(_) => b,
+        },
+    )
 }
 
 /// The `AWS_*` environment a `photocheck api` or `worker` process needs to reach the test server.

@@ -2,11 +2,15 @@
 //! SIGKILL mid-batch, a `worker` killed mid-job, RabbitMQ restarted under load. Every accepted
 //! submission must end with exactly one result.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
-use photocheck_store::{Status, Store};
+use chrono::Utc;
+use photocheck_core::{derive, Context, Profile};
+use photocheck_store::{testing, Status, Store};
+use photocheck_store::{BlobError, Blobs, S3Blobs};
+use photocheck_worker::archive_key;
 use tokio::sync::RwLock;
 use uuid::Uuid;
 
@@ -211,8 +215,19 @@ struct Node {
     dir: tempfile::TempDir,
 }
 
+/// Where a node keeps its photos.
+enum BlobsAt {
+    Folder,
+    /// A bucket of its own on the test S3 server.
+    S3,
+}
+
 impl Node {
     async fn new() -> Node {
+        Node::with_blobs(BlobsAt::Folder).await
+    }
+
+    async fn with_blobs(blobs: BlobsAt) -> Node {
         let dir = tempfile::tempdir().expect("temp dir");
         let database = photocheck_store::testing::fresh_postgres_schema(&env_or(
             "PHOTOCHECK_TEST_POSTGRES",
@@ -229,16 +244,28 @@ impl Node {
             ),
         )
         .expect("config");
-        let envs = vec![
+        let mut envs = vec![
             ("PHOTOCHECK_DATABASE", database.clone()),
             ("PHOTOCHECK_AMQP", env_or("PHOTOCHECK_TEST_AMQP", AMQP)),
-            (
-                "PHOTOCHECK_BLOBS",
-                dir.path().join("blobs").display().to_string(),
-            ),
             ("PHOTOCHECK_QUEUE", queue.clone()),
             ("PHOTOCHECK_CONFIG", config.display().to_string()),
         ];
+        match blobs {
+            BlobsAt::Folder => envs.push((
+                "PHOTOCHECK_BLOBS",
+                dir.path().join("blobs").display().to_string(),
+            )),
+            BlobsAt::S3 => {
+                let endpoint = testing::s3_endpoint();
+                let bucket = testing::fresh_s3_bucket(&endpoint)
+                    .await
+                    .unwrap_or_else(|e| {
+                        panic!("an S3-compatible server is needed (bash .ci/run starts one): {e}")
+                    });
+                envs.push(("PHOTOCHECK_BLOBS", format!("s3://{bucket}/node")));
+                envs.extend(testing::test_s3_env(&endpoint));
+            }
+        }
         Node {
             envs,
             store: Store::connect(&database).await.expect("store"),
@@ -382,4 +409,214 @@ async fn workers_and_the_api_carry_on_after_a_broker_restart_under_load() {
         "the worker noticed the restart:\n{worker_log}"
     );
     node.cleanup().await;
+}
+
+/// The approve path end to end on the multi-node stack with S3 blobs: a compliant portrait (a real
+/// one framed at 20.5 mm, dated today) is approved, its GA 482 archive copy lands in the bucket and a
+/// `submission.approved` event goes out; a photo with no face is rejected with its reasons. The
+/// profile leaves the looks (eyes, glasses, hat, expression) to the engine, which the default
+/// profile never does, so that an approval is possible at all.
+#[tokio::test]
+async fn an_approved_photo_gets_its_archive_copy_in_s3_and_an_approved_event() {
+    let Some(dir) = real_photos() else { return };
+    let _shared = BROKER.read().await;
+    let node = Node::with_blobs(BlobsAt::S3).await;
+    let default = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../photocheck-core/profiles/cn-driving-licence.toml"),
+    )
+    .expect("the shipped profile");
+    let looks = r#"review = ["eyes_open", "eyewear", "headwear", "expression"]"#;
+    assert!(
+        default.contains(looks),
+        "the shipped profile changed; update this test"
+    );
+    let relaxed = node.dir.path().join("relaxed.toml");
+    std::fs::write(&relaxed, default.replace(looks, "review = []")).expect("profile");
+    let profile =
+        Profile::from_toml(&std::fs::read_to_string(&relaxed).expect("read")).expect("profile");
+
+    let source = std::fs::read(dir.join("hivision_demo_white.jpg")).expect("portrait");
+    let head = photocheck_core::check(&source, &profile, &Context::on(Utc::now().date_naive()))
+        .head
+        .expect("the portrait has a measured head");
+    let framed = derive::reframe(
+        &image::load_from_memory(&source).expect("decode").to_rgb8(),
+        &head,
+        20.5,
+        (520, 756),
+    );
+    let today = Utc::now().format("%Y:%m:%d 09:00:00").to_string();
+    let compliant = derive::jpeg_with_exif(
+        &framed,
+        derive::ExifTags {
+            orientation: 1,
+            software: "iOS 18.1",
+            taken: &today,
+        },
+    )
+    .expect("encode");
+    let no_face = std::fs::read(dir.join("dlib_dogs.jpg")).expect("photo");
+
+    let relaxed_arg = relaxed.to_str().expect("UTF-8 path");
+    let (api, api_proc) = node.start("api", "api", &["--profile", relaxed_arg]);
+    wait_ready(&api, &api_proc).await;
+    let (ops, worker) = node.start("worker", "worker", &["--profile", relaxed_arg]);
+    wait_ready(&ops, &worker).await;
+    let inbox = EventInbox::bind(&format!("{}.results", node.queue)).await;
+
+    let approved = submit(&api, &compliant, "A-1").await;
+    let rejected = submit(&api, &no_face, "A-2").await;
+    let logs = || format!("api:\n{}\nworker:\n{}", api_proc.log(), worker.log());
+    all_decided_once(&node.store, &[approved, rejected], 60, &logs).await;
+
+    let status = |id: Uuid| {
+        let api = api.clone();
+        async move {
+            reqwest::get(format!("{api}/v1/submissions/{id}"))
+                .await
+                .expect("status")
+                .json::<serde_json::Value>()
+                .await
+                .expect("JSON")
+        }
+    };
+    let a = status(approved).await;
+    assert_eq!(a["decision"], "approve", "{a}\n{}", logs());
+    assert_eq!(a["reasons"], serde_json::json!([]), "{a}");
+    assert!(a["due"].is_null(), "{a}");
+    let r = status(rejected).await;
+    assert_eq!(r["decision"], "reject", "{r}");
+    assert!(
+        r["reasons"][0]["message_zh"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "{r}"
+    );
+
+    // The archive copy, read straight from the bucket: GA 482 size, 300 dpi, 14-30 KB.
+    let bucket = node
+        .envs
+        .iter()
+        .find(|(k, _)| *k == "PHOTOCHECK_BLOBS")
+        .expect("blobs")
+        .1
+        .clone();
+    let bucket = bucket.trim_start_matches("s3://").trim_end_matches("/node");
+    let archive = Blobs::S3(
+        S3Blobs::connect(
+            testing::s3_builder(&testing::s3_endpoint(), bucket),
+            "node/archive",
+        )
+        .await
+        .expect("bucket"),
+    );
+    let copy = archive
+        .get(&archive_key(approved))
+        .await
+        .expect("the archive copy is in the bucket");
+    assert!(
+        (14 * 1024..=30 * 1024).contains(&copy.len()),
+        "{} bytes",
+        copy.len()
+    );
+    let decoded = image::load_from_memory(&copy).expect("a JPEG");
+    assert_eq!((decoded.width(), decoded.height()), (260, 378));
+    // JFIF APP0: density unit 1 (dots per inch), 300 x 300.
+    assert_eq!(&copy[6..11], b"JFIF\0");
+    assert_eq!(&copy[13..18], &[1, 1, 44, 1, 44]);
+    assert!(
+        matches!(
+            archive.get(&archive_key(rejected)).await,
+            Err(BlobError::NotFound(_))
+        ),
+        "a rejected photo has no archive copy"
+    );
+
+    let mut events = inbox.take(2, 30).await;
+    events.sort_by_key(|(key, _)| key.clone());
+    assert_eq!(events[0].0, "submission.approved");
+    assert_eq!(events[0].1["submission_id"], approved.to_string());
+    assert_eq!(events[0].1["decision"], "approve");
+    assert_eq!(events[1].0, "submission.rejected");
+    assert_eq!(events[1].1["submission_id"], rejected.to_string());
+    assert!(
+        events[1].1["reasons"]
+            .as_array()
+            .is_some_and(|r| !r.is_empty()),
+        "{}",
+        events[1].1
+    );
+    node.cleanup().await;
+}
+
+/// A notification service's queue: exclusive, bound to every result event of one exchange.
+struct EventInbox {
+    _connection: lapin::Connection,
+    consumer: lapin::Consumer,
+}
+
+impl EventInbox {
+    async fn bind(exchange: &str) -> EventInbox {
+        use lapin::options::{BasicConsumeOptions, QueueBindOptions, QueueDeclareOptions};
+        use lapin::types::FieldTable;
+        let connection =
+            lapin::Connection::connect(&env_or("PHOTOCHECK_TEST_AMQP", AMQP), Default::default())
+                .await
+                .expect("connect");
+        let channel = connection.create_channel().await.expect("channel");
+        let queue = channel
+            .queue_declare(
+                "".into(),
+                QueueDeclareOptions {
+                    exclusive: true,
+                    ..Default::default()
+                },
+                FieldTable::default(),
+            )
+            .await
+            .expect("declare");
+        channel
+            .queue_bind(
+                queue.name().clone(),
+                exchange.into(),
+                "submission.*".into(),
+                QueueBindOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .expect("bind");
+        let consumer = channel
+            .basic_consume(
+                queue.name().clone(),
+                "test".into(),
+                BasicConsumeOptions {
+                    no_ack: true,
+                    ..Default::default()
+                },
+                FieldTable::default(),
+            )
+            .await
+            .expect("consume");
+        EventInbox {
+            _connection: connection,
+            consumer,
+        }
+    }
+
+    /// The next `n` events as (routing key, body), or a panic after `secs` seconds.
+    async fn take(mut self, n: usize, secs: u64) -> Vec<(String, serde_json::Value)> {
+        use futures_util::StreamExt as _;
+        let mut out = Vec::new();
+        while out.len() < n {
+            let next = tokio::time::timeout(Duration::from_secs(secs), self.consumer.next())
+                .await
+                .unwrap_or_else(|_| panic!("{} of {n} events after {secs} s: {out:?}", out.len()))
+                .expect("the consumer is open")
+                .expect("a delivery");
+            let body = serde_json::from_slice(&next.data).expect("JSON event");
+            out.push((next.routing_key.to_string(), body));
+        }
+        out
+    }
 }

@@ -3,8 +3,8 @@
 
 use std::io::Cursor;
 
-use image::{imageops, DynamicImage, ImageFormat, Rgb, RgbImage};
-use photocheck_core::{Decision, Report, RuleId, Status};
+use image::RgbImage;
+use photocheck_core::{derive, Decision, Report, RuleId, Status};
 
 use crate::{check_caught, photos_or_skip};
 
@@ -15,19 +15,12 @@ const PORTRAITS: [&str; 3] = [
     "deepface_img15.jpg",
 ];
 
-/// The archive frame (22:32) around a measured head, so that its head is `head_mm` long and its crown
-/// 15 reference px below the top; white where the frame leaves the photo.
-fn framed(photo: &RgbImage, report: &Report, head_mm: f64, (w, h): (u32, u32)) -> RgbImage {
+/// The portrait reframed around its measured head (see `derive::reframe`).
+fn framed(photo: &RgbImage, report: &Report, head_mm: f64, size: (u32, u32)) -> RgbImage {
     let head = report
         .head
         .expect("the source portrait has a measured head");
-    let frame_h = head.length_px * 32.0 / head_mm;
-    let frame_w = frame_h * 22.0 / 32.0;
-    let top = head.crown_y - 15.0 / 378.0 * frame_h;
-    let left = head.centre_x - frame_w / 2.0;
-    let mut canvas = RgbImage::from_pixel(frame_w as u32, frame_h as u32, Rgb([255, 255, 255]));
-    imageops::overlay(&mut canvas, photo, -left as i64, -top as i64);
-    imageops::resize(&canvas, w, h, imageops::FilterType::Lanczos3)
+    derive::reframe(photo, &head, head_mm, size)
 }
 
 fn decode(bytes: &[u8]) -> RgbImage {
@@ -40,11 +33,7 @@ fn decode(bytes: &[u8]) -> RgbImage {
 }
 
 fn jpeg(image: &RgbImage) -> Vec<u8> {
-    let mut out = Cursor::new(Vec::new());
-    DynamicImage::ImageRgb8(image.clone())
-        .write_to(&mut out, ImageFormat::Jpeg)
-        .expect("encode");
-    out.into_inner()
+    derive::jpeg(image).expect("encode")
 }
 
 fn rule(report: &Report, id: RuleId) -> (Status, f64) {

@@ -87,7 +87,8 @@ impl Blobs {
         match location {
             BlobLocation::Folder(dir) => Ok(Blobs::Local(LocalBlobs::open(dir.join(part)).await?)),
             BlobLocation::S3 { bucket, prefix } => {
-                let builder = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket);
+                let builder =
+                    object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket);
                 let prefix = if prefix.is_empty() {
                     part.to_owned()
                 } else {

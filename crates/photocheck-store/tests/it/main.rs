@@ -5,8 +5,9 @@
 use std::str::FromStr;
 
 use chrono::{Duration, Utc};
-use photocheck_store::{testing, BlobError, 
-    BlobLocation, Blobs, Channel, Decision, NewSubmission, S3Blobs, Recorded, Status, Store, StoreError,
+use photocheck_store::{
+    testing, BlobError, BlobLocation, Blobs, Channel, Decision, NewSubmission, Recorded, S3Blobs,
+    Status, Store, StoreError,
 };
 use sqlx::postgres::PgConnectOptions;
 use uuid::Uuid;
@@ -357,7 +358,9 @@ async fn s3_blobs_round_trip_and_refuse_foreign_keys() {
     let endpoint = testing::s3_endpoint();
     let bucket = testing::fresh_s3_bucket(&endpoint)
         .await
-        .unwrap_or_else(|e| panic!("an S3-compatible server is needed (bash .ci/run starts one): {e}"));
+        .unwrap_or_else(|e| {
+            panic!("an S3-compatible server is needed (bash .ci/run starts one): {e}")
+        });
     let blobs = Blobs::S3(
         S3Blobs::connect(testing::s3_builder(&endpoint, &bucket), "prod/uploads")
             .await
