@@ -441,7 +441,13 @@ async fn an_approved_photo_gets_its_archive_copy_in_s3_and_an_approved_event() {
         .head
         .expect("the portrait has a measured head");
     let framed = derive::reframe(
-        &image::load_from_memory(&source).expect("decode").to_rgb8(),
+        // Full size: the head was measured in the original's pixels.
+        &image::ImageReader::new(std::io::Cursor::new(&source))
+            .with_guessed_format()
+            .expect("sniff")
+            .decode()
+            .expect("decode")
+            .to_rgb8(),
         &head,
         20.5,
         (520, 756),
@@ -520,8 +526,8 @@ async fn an_approved_photo_gets_its_archive_copy_in_s3_and_an_approved_event() {
         "{} bytes",
         copy.len()
     );
-    let decoded = image::load_from_memory(&copy).expect("a JPEG");
-    assert_eq!((decoded.width(), decoded.height()), (260, 378));
+    let decoded = photocheck_core::intake::decode(&copy, &profile.intake).expect("a JPEG");
+    assert_eq!((decoded.width, decoded.height), (260, 378));
     // JFIF APP0: density unit 1 (dots per inch), 300 x 300.
     assert_eq!(&copy[6..11], b"JFIF\0");
     assert_eq!(&copy[13..18], &[1, 1, 44, 1, 44]);
