@@ -136,8 +136,42 @@ pub struct Submission {
     pub failure: Option<String>,
     pub superseded_by: Option<Uuid>,
     pub result: Option<Decision>,
-    /// For a submission waiting for a reviewer: when the review is due.
+    /// For a submission sent to a reviewer: when the review is due.
     pub due: Option<DateTime<Utc>>,
+    /// An automatic approval sampled for a second look.
+    pub audit: bool,
+    /// The reviewer's decision, once made; it overrides the engine's.
+    pub reviewed: Option<ReviewerDecision>,
+}
+
+impl Submission {
+    /// approve, review or reject: the reviewer's word when there is one, else the engine's.
+    pub fn final_decision(&self) -> Option<&str> {
+        match (&self.reviewed, &self.result) {
+            (Some(r), _) => Some(r.decision.as_str()),
+            (None, Some(d)) => Some(d.decision.as_str()),
+            (None, None) => None,
+        }
+    }
+}
+
+/// A reviewer's decision on a review item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReviewerDecision {
+    /// approve or reject.
+    pub decision: String,
+    /// Reason codes from the photo rules (empty for an approval).
+    pub reasons: Vec<String>,
+    pub note: Option<String>,
+    pub decided_by: String,
+    pub decided_at: DateTime<Utc>,
+}
+
+/// A review to open with a decision: when it is due, and whether it is an audit of an approval.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ReviewDue {
+    pub due: DateTime<Utc>,
+    pub audit: bool,
 }
 
 /// A stored submission, and the applicant's earlier open ones it replaced.
@@ -184,8 +218,8 @@ pub struct Store {
 macro_rules! on_pool {
     ($store:expr, $pool:ident => $body:expr) => {
         match &$store.db {
-            Db::Sqlite($pool) => $body,
-            Db::Postgres($pool) => $body,
+            $crate::Db::Sqlite($pool) => $body,
+            $crate::Db::Postgres($pool) => $body,
         }
     };
 }
@@ -196,7 +230,7 @@ macro_rules! append_event {
         sqlx::query($sql)
             .bind($id.to_string())
             .bind($kind)
-            .bind(Utc::now().to_rfc3339())
+            .bind(db_time(Utc::now()))
             .bind($detail.to_string())
             .execute(&mut *$tx)
             .await?
@@ -209,6 +243,13 @@ struct Sql {
     sqlite: &'static str,
     postgres: &'static str,
 }
+
+// After the macros above, which they use.
+mod accounts;
+mod review;
+
+pub use crate::accounts::{Account, AuditEntry, Role};
+pub use crate::review::{Refused, ReviewItem};
 
 impl Store {
     /// Opens `sqlite:PATH` (created if missing) or `postgres://...`, and applies the migrations.
@@ -281,7 +322,7 @@ impl Store {
                 .bind(&new.licence_no)
                 .bind(new.channel.as_str())
                 .bind(&new.blob_key)
-                .bind(new.received_at.to_rfc3339())
+                .bind(db_time(new.received_at))
                 .execute(&mut *tx)
                 .await?;
             append_event!(tx, event, id, "received", detail);
@@ -322,14 +363,18 @@ impl Store {
         let select = self.sql(&Sql {
             sqlite: "SELECT s.id, s.applicant_id, s.licence_no, s.channel, s.blob_key, s.received_at, s.status, \
                      s.published_at, s.failure, s.superseded_by, r.decision, r.reasons, r.report, r.decided_by, \
-                     r.decided_at, v.due_at FROM submissions s LEFT JOIN results r ON r.submission_id = s.id \
+                     r.decided_at, v.due_at, v.audit, v.decision AS review_decision, v.reasons AS review_reasons, \
+                     v.note AS review_note, v.decided_by AS reviewed_by, v.decided_at AS reviewed_at FROM submissions s LEFT JOIN results r ON r.submission_id = s.id \
                      LEFT JOIN reviews v ON v.submission_id = s.id WHERE s.id = $1",
             postgres: "SELECT s.id::text, s.applicant_id, s.licence_no, s.channel, s.blob_key, \
                        to_char(s.received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS received_at, \
                        s.status, to_char(s.published_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS published_at, \
                        s.failure, s.superseded_by::text, r.decision, r.reasons::text, r.report::text, r.decided_by, \
                        to_char(r.decided_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS decided_at, \
-                       to_char(v.due_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS due_at \
+                       to_char(v.due_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS due_at, \
+                       COALESCE(v.audit, FALSE)::int AS audit, v.decision AS review_decision, v.reasons::text AS review_reasons, \
+                       v.note AS review_note, v.decided_by AS reviewed_by, \
+                       to_char(v.decided_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS reviewed_at \
                        FROM submissions s LEFT JOIN results r ON r.submission_id = s.id \
                        LEFT JOIN reviews v ON v.submission_id = s.id WHERE s.id = $1::uuid",
         });
@@ -358,6 +403,22 @@ impl Store {
                         }),
                     },
                     due: row.try_get::<Option<String>, _>("due_at")?.map(parse_time).transpose()?,
+                    audit: row.try_get::<Option<i32>, _>("audit")?.unwrap_or(0) != 0,
+                    reviewed: match row.try_get::<Option<String>, _>("review_decision")? {
+                        None => None,
+                        Some(decision) => Some(ReviewerDecision {
+                            decision,
+                            reasons: row
+                                .try_get::<Option<String>, _>("review_reasons")?
+                                .map(|r| serde_json::from_str(&r))
+                                .transpose()
+                                .map_err(|e| StoreError::Corrupt(format!("review reasons: {e}")))?
+                                .unwrap_or_default(),
+                            note: row.try_get("review_note")?,
+                            decided_by: row.try_get::<Option<String>, _>("reviewed_by")?.unwrap_or_default(),
+                            decided_at: parse_time(row.try_get::<Option<String>, _>("reviewed_at")?.unwrap_or_default())?,
+                        }),
+                    },
                 })
             })
             .transpose()
@@ -388,7 +449,7 @@ impl Store {
         &self,
         id: Uuid,
         d: &Decision,
-        review_due: Option<DateTime<Utc>>,
+        review: Option<ReviewDue>,
     ) -> Result<Recorded, StoreError> {
         let status = self.sql(&Sql {
             sqlite: "UPDATE submissions SET status = 'decided', failure = NULL \
@@ -402,12 +463,18 @@ impl Store {
             postgres: "INSERT INTO results (submission_id, decision, reasons, report, decided_by, decided_at) \
                        VALUES ($1::uuid, $2, $3::jsonb, $4::jsonb, $5, $6::timestamptz)",
         });
-        let review = self.sql(&Sql {
-            sqlite: "INSERT INTO reviews (submission_id, due_at, queued_at) VALUES ($1, $2, $3)",
-            postgres: "INSERT INTO reviews (submission_id, due_at, queued_at) VALUES ($1::uuid, $2::timestamptz, $3::timestamptz)",
+        let review_sql = self.sql(&Sql {
+            sqlite: "INSERT INTO reviews (submission_id, due_at, queued_at, audit) VALUES ($1, $2, $3, $4)",
+            postgres: "INSERT INTO reviews (submission_id, due_at, queued_at, audit) \
+                       VALUES ($1::uuid, $2::timestamptz, $3::timestamptz, $4::int <> 0)",
         });
         let event = self.event_sql();
-        let detail = serde_json::json!({ "decision": d.decision, "decided_by": d.decided_by, "due": review_due });
+        let detail = serde_json::json!({
+            "decision": d.decision,
+            "decided_by": d.decided_by,
+            "due": review.map(|r| r.due),
+            "audit": review.is_some_and(|r| r.audit),
+        });
         let moved = on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             let moved = sqlx::query(status).bind(id.to_string()).execute(&mut *tx).await?.rows_affected();
@@ -418,14 +485,15 @@ impl Store {
                     .bind(d.reasons.to_string())
                     .bind(d.report.to_string())
                     .bind(&d.decided_by)
-                    .bind(d.decided_at.to_rfc3339())
+                    .bind(db_time(d.decided_at))
                     .execute(&mut *tx)
                     .await?;
-                if let Some(due) = review_due {
-                    sqlx::query(review)
+                if let Some(r) = review {
+                    sqlx::query(review_sql)
                         .bind(id.to_string())
-                        .bind(due.to_rfc3339())
-                        .bind(d.decided_at.to_rfc3339())
+                        .bind(db_time(r.due))
+                        .bind(db_time(d.decided_at))
+                        .bind(i32::from(r.audit))
                         .execute(&mut *tx)
                         .await?;
                 }
@@ -481,7 +549,7 @@ impl Store {
                        AND received_at < $1::timestamptz ORDER BY received_at LIMIT $2",
         });
         let ids: Vec<String> = on_pool!(self, pool => {
-            sqlx::query_scalar(select).bind(before.to_rfc3339()).bind(limit).fetch_all(pool).await?
+            sqlx::query_scalar(select).bind(db_time(before)).bind(limit).fetch_all(pool).await?
         });
         ids.into_iter().map(parse_uuid).collect()
     }
@@ -493,7 +561,7 @@ impl Store {
             postgres: "UPDATE submissions SET published_at = $2::timestamptz WHERE id = $1::uuid AND published_at IS NULL",
         });
         on_pool!(self, pool => {
-            sqlx::query(update).bind(id.to_string()).bind(at.to_rfc3339()).execute(pool).await?;
+            sqlx::query(update).bind(id.to_string()).bind(db_time(at)).execute(pool).await?;
         });
         Ok(())
     }
@@ -534,6 +602,12 @@ impl Store {
                 .collect()
         })
     }
+}
+
+/// Times as the databases get them: RFC 3339 UTC with microseconds, fixed width, so SQLite's text
+/// comparisons order them as times.
+fn db_time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
 fn parse<T: FromStr<Err = String>>(text: String) -> Result<T, StoreError> {

@@ -2,12 +2,14 @@
 //! machines run on 127.0.0.1 (`.ci/run` starts it), each test in a schema of its own. Set
 //! PHOTOCHECK_TEST_POSTGRES to use another server.
 
+mod review;
+
 use std::str::FromStr;
 
 use chrono::{Duration, Utc};
 use photocheck_store::{
-    testing, BlobError, BlobLocation, Blobs, Channel, Decision, NewSubmission, Recorded, S3Blobs,
-    Status, Store, StoreError,
+    testing, BlobError, BlobLocation, Blobs, Channel, Decision, NewSubmission, Recorded, ReviewDue,
+    S3Blobs, Status, Store, StoreError,
 };
 use sqlx::postgres::PgConnectOptions;
 use uuid::Uuid;
@@ -83,7 +85,11 @@ async fn lifecycle(store: Store) {
 
     assert_eq!(
         store
-            .record_decision(id, &decision("review"), Some(due))
+            .record_decision(
+                id,
+                &decision("review"),
+                Some(ReviewDue { due, audit: false })
+            )
             .await
             .expect("record"),
         Recorded::New
