@@ -1,4 +1,4 @@
-//! `photocheck`: the one binary. Subcommands: check, batch, profile, serve, api, worker.
+//! `photocheck`: the one binary. Subcommands: check, batch, profile, serve, api, worker, deadline.
 
 mod commands;
 mod photo;

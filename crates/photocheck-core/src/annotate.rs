@@ -49,6 +49,27 @@ const OTHER_ALPHA: f32 = 0.5;
 // Light enough that the face under the chin band stays readable.
 const BAND_ALPHA: f32 = 0.3;
 
+/// The segmentation alone, as a transparent layer the size of the analysis image: background pixels
+/// in [`BACKGROUND_TINT`], objects on it in [`OTHER_TINT`], the person clear. Laid over the photo
+/// (stretched to its size), it shows what the engine took for background.
+pub fn background_layer(analysis: &Analysis) -> Option<image::RgbaImage> {
+    let seg = analysis.segmentation.as_ref()?;
+    Some(image::RgbaImage::from_fn(
+        seg.width,
+        seg.height,
+        |x, y| match seg.label(x, y) {
+            geometry::BACKGROUND => image::Rgba([
+                BACKGROUND_TINT[0],
+                BACKGROUND_TINT[1],
+                BACKGROUND_TINT[2],
+                255,
+            ]),
+            geometry::OTHER => image::Rgba([OTHER_TINT[0], OTHER_TINT[1], OTHER_TINT[2], 255]),
+            _ => image::Rgba([0, 0, 0, 0]),
+        },
+    ))
+}
+
 /// Draws the overlay; the result is the analysis image with a status strip added below it.
 pub fn draw(analysis: &Analysis, report: &Report, profile: &Profile) -> RgbImage {
     let mut img = analysis.image.clone();

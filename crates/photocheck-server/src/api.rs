@@ -79,6 +79,7 @@ pub struct AppState {
     pub max_upload_bytes: usize,
     /// The in-process worker of the embedded mode, for readiness.
     pub worker: Option<Arc<Worker>>,
+    pub review: Arc<crate::review::ReviewSettings>,
 }
 
 /// The routes, with the body limit applied.
@@ -90,6 +91,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/submissions/{id}", get(status))
         .route("/openapi.json", get(openapi))
         .merge(ops_routes())
+        .merge(crate::review::routes())
         .fallback(|| async {
             ApiError::new(
                 StatusCode::NOT_FOUND,
@@ -368,19 +370,25 @@ async fn status(
                 format!("no submission {id}"),
             )
         })?;
-    let (decision, reasons) = match &sub.result {
-        Some(r) => (
+    // A reviewer's decision, once made, is the answer; until then the engine's.
+    let (decision, reasons) = match (&sub.reviewed, &sub.result) {
+        (Some(r), _) => (
+            json!(r.decision),
+            crate::review::reasons::applicant_reasons(&r.reasons),
+        ),
+        (None, Some(r)) => (
             json!(r.decision),
             photocheck_worker::applicant_reasons(&r.reasons),
         ),
-        None => (serde_json::Value::Null, json!([])),
+        (None, None) => (serde_json::Value::Null, json!([])),
     };
+    let waiting = sub.final_decision() == Some("review");
     let mut body = json!({
         "id": sub.id,
         "status": sub.status,
         "decision": decision,
         "reasons": reasons,
-        "due": sub.due,
+        "due": if waiting { sub.due } else { None },
         "received_at": sub.received_at,
     });
     if let Some(failure) = &sub.failure {

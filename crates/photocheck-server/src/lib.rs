@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod modes;
+pub mod review;
 mod sweeper;
 
 pub use crate::modes::{run_api, run_worker, serve, Options};

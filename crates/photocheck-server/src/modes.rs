@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context as _};
+use photocheck_calendar::Calendar;
 use photocheck_core::Profile;
 use photocheck_queue::{EmbeddedQueue, Job, QueueConfig, RabbitLink};
 use photocheck_store::{BlobLocation, Blobs, Store};
@@ -30,7 +31,14 @@ pub struct Options {
     pub queue: QueueConfig,
     pub concurrency: usize,
     pub max_upload_bytes: usize,
-    pub review_window: chrono::Duration,
+    /// Working days, for review deadlines.
+    pub calendar: Arc<Calendar>,
+    /// Share (0 to 1) of automatic approvals also sent to review as audit items.
+    pub audit_share: f64,
+    /// How long a reviewer's claim on an item lasts.
+    pub review_lease: chrono::Duration,
+    /// How long a login lasts.
+    pub session_ttl: chrono::Duration,
     pub sweep_every: Duration,
     pub profile: Arc<Profile>,
 }
@@ -46,7 +54,10 @@ impl Options {
             queue: QueueConfig::default(),
             concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
             max_upload_bytes: 15 * 1024 * 1024,
-            review_window: chrono::Duration::hours(24),
+            calendar: Arc::new(Calendar::builtin()),
+            audit_share: 0.02,
+            review_lease: chrono::Duration::minutes(10),
+            session_ttl: chrono::Duration::hours(10),
             sweep_every: Duration::from_secs(30),
             profile: Arc::new(Profile::default_profile()),
         }
@@ -69,6 +80,7 @@ impl Parts {
             metrics: Arc::clone(&self.metrics),
             max_upload_bytes: o.max_upload_bytes,
             worker,
+            review: Arc::new(crate::review::ReviewSettings::from_options(o)),
         }
     }
 }
@@ -96,7 +108,8 @@ fn worker(o: &Options, p: &Parts, events: Option<Arc<RabbitLink>>) -> Arc<Worker
         events,
         metrics: Arc::clone(&p.metrics),
         max_attempts: o.queue.max_attempts,
-        review_window: o.review_window,
+        calendar: Arc::clone(&o.calendar),
+        audit_share: o.audit_share,
         checks_at_once: o.concurrency,
     }))
 }
@@ -214,7 +227,7 @@ async fn rabbit(o: &Options) -> anyhow::Result<Arc<RabbitLink>> {
 }
 
 /// A URL without its password, for messages and logs.
-fn redact(url: &str) -> String {
+pub fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
             let userinfo = &url[scheme + 3..at];

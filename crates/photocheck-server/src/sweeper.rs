@@ -33,7 +33,7 @@ pub async fn run(
     }
 }
 
-/// One sweep; returns how many were published.
+/// One sweep; returns how many jobs and reviewer-decision events were published.
 pub async fn sweep(store: &Store, link: &RabbitLink, min_age: Duration) -> anyhow::Result<usize> {
     let before = Utc::now() - chrono::Duration::from_std(min_age)?;
     let ids = store.unpublished(before, 500).await?;
@@ -42,5 +42,10 @@ pub async fn sweep(store: &Store, link: &RabbitLink, min_age: Duration) -> anyho
         queue.publish(&Job::new(*id)).await?;
         store.mark_published(*id, Utc::now()).await?;
     }
-    Ok(ids.len())
+    // Reviewer decisions are committed before their event is sent, as submissions before their job.
+    let decided = store.unsent_review_events(before, 500).await?;
+    for id in &decided {
+        crate::review::publish_review_event(store, link, *id).await?;
+    }
+    Ok(ids.len() + decided.len())
 }

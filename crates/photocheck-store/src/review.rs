@@ -215,21 +215,23 @@ impl Store {
 
     /// Claims the open item due soonest that nobody else holds: the reviewer's own claim first, so
     /// asking again gives the same item. `None` when the queue has nothing free.
+    /// `except`: an item the reviewer just skipped, not to be handed straight back.
     pub async fn claim_next(
         &self,
         reviewer: &str,
         until: DateTime<Utc>,
         now: DateTime<Utc>,
+        except: Option<Uuid>,
     ) -> Result<Option<ReviewItem>, StoreError> {
         // SKIP LOCKED: two reviewers asking at once take different items instead of queueing on one.
         let update = self.sql(&Sql {
             sqlite: "UPDATE reviews SET claimed_by = $1, lease_until = $2 WHERE submission_id = (\
-                     SELECT submission_id FROM reviews WHERE decided_at IS NULL \
+                     SELECT submission_id FROM reviews WHERE decided_at IS NULL AND submission_id <> $4 \
                      AND (claimed_by IS NULL OR claimed_by = $1 OR lease_until <= $3) \
                      ORDER BY CASE WHEN claimed_by = $1 THEN 0 ELSE 1 END, due_at LIMIT 1) \
                      RETURNING submission_id",
             postgres: "UPDATE reviews SET claimed_by = $1, lease_until = $2::timestamptz WHERE submission_id = (\
-                       SELECT submission_id FROM reviews WHERE decided_at IS NULL \
+                       SELECT submission_id FROM reviews WHERE decided_at IS NULL AND submission_id <> $4::uuid \
                        AND (claimed_by IS NULL OR claimed_by = $1 OR lease_until <= $3::timestamptz) \
                        ORDER BY CASE WHEN claimed_by = $1 THEN 0 ELSE 1 END, due_at LIMIT 1 FOR UPDATE SKIP LOCKED) \
                        AND decided_at IS NULL \
@@ -239,6 +241,7 @@ impl Store {
             .bind(reviewer)
             .bind(db_time(until))
             .bind(db_time(now))
+            .bind(except.unwrap_or_else(Uuid::nil).to_string())
             .fetch_optional(pool)
             .await?);
         match id {
@@ -332,6 +335,39 @@ impl Store {
             (None, Some(holder)) if *holder != d.decided_by => Refused::HeldBy(holder.clone()),
             _ => Refused::NotClaimed,
         }))
+    }
+
+    /// Reviewer decisions decided before `before` whose result event the broker has not confirmed.
+    pub async fn unsent_review_events(
+        &self,
+        before: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<Uuid>, StoreError> {
+        let select = self.sql(&Sql {
+            sqlite: "SELECT submission_id FROM reviews WHERE decided_at IS NOT NULL AND event_sent_at IS NULL \
+                     AND decided_at < $1 ORDER BY decided_at LIMIT $2",
+            postgres: "SELECT submission_id::text FROM reviews WHERE decided_at IS NOT NULL AND event_sent_at IS NULL \
+                       AND decided_at < $1::timestamptz ORDER BY decided_at LIMIT $2",
+        });
+        let ids: Vec<String> = on_pool!(self, pool => sqlx::query_scalar(select)
+            .bind(db_time(before))
+            .bind(limit)
+            .fetch_all(pool)
+            .await?);
+        ids.into_iter().map(parse_uuid).collect()
+    }
+
+    /// Notes that the broker confirmed the result event of a reviewer's decision.
+    pub async fn mark_review_event_sent(&self, id: Uuid) -> Result<(), StoreError> {
+        let update = self.sql(&Sql {
+            sqlite: "UPDATE reviews SET event_sent_at = $2 WHERE submission_id = $1 AND event_sent_at IS NULL",
+            postgres: "UPDATE reviews SET event_sent_at = $2::timestamptz WHERE submission_id = $1::uuid \
+                       AND event_sent_at IS NULL",
+        });
+        on_pool!(self, pool => {
+            sqlx::query(update).bind(id.to_string()).bind(db_time(Utc::now())).execute(pool).await?;
+        });
+        Ok(())
     }
 
     /// The applicant's submissions, newest first.

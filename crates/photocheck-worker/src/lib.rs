@@ -13,11 +13,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
+use photocheck_calendar::Calendar;
 use photocheck_core::{archive, Context, Decision as Outcome, Profile, Report};
 use photocheck_queue::{Delivery, Disposition, EmbeddedQueue, Job, RabbitLink};
 use photocheck_store::{
-    BlobError, Blobs, Decision, Recorded, Status, Store, StoreError, Submission,
+    BlobError, Blobs, Decision, Recorded, ReviewDue, Status, Store, StoreError, Submission,
 };
 use serde_json::json;
 use tokio::sync::Semaphore;
@@ -41,8 +42,10 @@ pub struct Settings {
     pub metrics: Arc<Metrics>,
     /// Attempts before a job that keeps failing is given up on (the queue's own limit).
     pub max_attempts: u32,
-    /// Until the working-day calendar: a review is due this long after receipt.
-    pub review_window: chrono::Duration,
+    /// Working days: a review is due by the deadline this gives for the submission's receipt.
+    pub calendar: Arc<Calendar>,
+    /// Share (0 to 1) of automatic approvals also sent to review as audit items.
+    pub audit_share: f64,
     /// Photos checked at once: the engine is CPU-bound, so one per core.
     pub checks_at_once: usize,
 }
@@ -359,11 +362,24 @@ impl Worker {
             }
             None => {}
         }
-        let due = (decision.decision == Outcome::Review.as_str())
-            .then(|| sub.received_at + self.s.review_window);
-        match self.s.store.record_decision(id, &decision, due).await? {
+        let review = if decision.decision == Outcome::Review.as_str() {
+            Some(ReviewDue {
+                due: self.due(&sub),
+                audit: false,
+            })
+        } else if decision.decision == Outcome::Approve.as_str() && audited(id, self.s.audit_share)
+        {
+            Some(ReviewDue {
+                due: self.due(&sub),
+                audit: true,
+            })
+        } else {
+            None
+        };
+        match self.s.store.record_decision(id, &decision, review).await? {
             Recorded::New => {
                 self.count(&decision, &sub);
+                let due = review.filter(|r| !r.audit).map(|r| r.due);
                 let sub = Submission { due, ..sub };
                 self.route(&sub, &decision).await?;
                 Ok(Done::Decided(decision.decision))
@@ -374,6 +390,20 @@ impl Worker {
                 Ok(Done::AlreadyDecided(existing.decision))
             }
             Recorded::Closed(status) => Ok(Done::Closed(status)),
+        }
+    }
+
+    /// The review deadline on the working-day calendar. A receipt the calendar has no data for is
+    /// due at once, the soonest deadline there is, and logged as an error: the operator must add
+    /// the year to the calendar file, and until then nobody's review waits longer than it may.
+    fn due(&self, sub: &Submission) -> DateTime<Utc> {
+        match self.s.calendar.deadline(sub.received_at) {
+            Ok(due) => due.with_timezone(&Utc),
+            Err(e) => {
+                error!(id = %sub.id, error = %e, "no review deadline; the item is due at once");
+                self.s.metrics.calendar_gaps.inc();
+                sub.received_at
+            }
         }
     }
 
@@ -407,25 +437,32 @@ impl Worker {
         let Some(link) = &self.s.events else {
             return Ok(());
         };
-        let (event, key) = match decision.decision.as_str() {
-            "approve" => ("approved", "submission.approved"),
-            "reject" => ("rejected", "submission.rejected"),
-            _ => ("review", "submission.review"),
-        };
-        let body = json!({
-            "event": event,
-            "submission_id": sub.id,
-            "applicant_id": sub.applicant_id,
-            "licence_no": sub.licence_no,
-            "decision": decision.decision,
-            "reasons": applicant_reasons(&decision.reasons),
-            "due": sub.due,
-            "decided_at": decision.decided_at,
-            "decided_by": decision.decided_by,
-        });
+        let (key, body) = result_event(sub, decision);
         link.get().await?.publish_event(key, &body).await?;
         Ok(())
     }
+}
+
+/// The result event for the notification services: its routing key and JSON body. A reviewer's
+/// decision goes out in the same form as the engine's.
+pub fn result_event(sub: &Submission, decision: &Decision) -> (&'static str, serde_json::Value) {
+    let (event, key) = match decision.decision.as_str() {
+        "approve" => ("approved", "submission.approved"),
+        "reject" => ("rejected", "submission.rejected"),
+        _ => ("review", "submission.review"),
+    };
+    let body = json!({
+        "event": event,
+        "submission_id": sub.id,
+        "applicant_id": sub.applicant_id,
+        "licence_no": sub.licence_no,
+        "decision": decision.decision,
+        "reasons": applicant_reasons(&decision.reasons),
+        "due": if decision.decision == "review" { sub.due } else { None },
+        "decided_at": decision.decided_at,
+        "decided_by": decision.decided_by,
+    });
+    (key, body)
 }
 
 /// Waits for a free slot, or `None` on shutdown.
@@ -446,6 +483,13 @@ fn reap(tasks: &mut JoinSet<()>) {
             error!(error = %e, "a job task panicked; its delivery goes back to the queue");
         }
     }
+}
+
+/// Whether an automatic approval is also sampled for review. Decided by the id, so a redelivered job
+/// samples the same way; ids are random, so the share holds over many.
+fn audited(id: Uuid, share: f64) -> bool {
+    let bucket = (id.as_u128() % 10_000) as f64;
+    bucket < share.clamp(0.0, 1.0) * 10_000.0
 }
 
 /// The archive copy's blob key: the submission id, so writing it twice writes the same file.

@@ -40,6 +40,8 @@ pub struct Metrics {
     /// Jobs waiting, by queue; set when scraped.
     pub queue_depth: Family<QueueLabel, Gauge>,
     pub in_flight: Gauge,
+    /// Reviews queued without a deadline because the calendar file lacks their year.
+    pub calendar_gaps: Counter,
 }
 
 impl Metrics {
@@ -100,6 +102,12 @@ impl Metrics {
             "Jobs this process is working on",
             in_flight.clone(),
         );
+        let calendar_gaps = Counter::default();
+        registry.register(
+            "photocheck_calendar_gaps",
+            "Reviews due at once because the working-day calendar has no data for their year",
+            calendar_gaps.clone(),
+        );
         Metrics {
             registry,
             submissions,
@@ -111,6 +119,7 @@ impl Metrics {
             dead_letters,
             queue_depth,
             in_flight,
+            calendar_gaps,
         }
     }
 

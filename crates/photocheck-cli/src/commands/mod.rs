@@ -7,8 +7,10 @@ use anyhow::{Context as _, Result};
 use clap::{Parser, Subcommand};
 use photocheck_core::{Context, Profile};
 
+mod account;
 mod batch;
 mod check;
+mod deadline;
 mod profile;
 mod service;
 
@@ -48,6 +50,11 @@ pub enum Command {
     Api(service::ServiceArgs),
     /// Run a queue worker on PostgreSQL and RabbitMQ (multi-node; start as many as the load needs).
     Worker(service::ServiceArgs),
+    /// Print when the screening of a submission received at a given time is due (working days only).
+    Deadline(deadline::DeadlineArgs),
+    /// Manage reviewer and supervisor logins for the review pages.
+    #[command(subcommand)]
+    Account(account::AccountCommand),
 }
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
@@ -64,6 +71,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Worker(args) => {
             service::worker(args, load_profile(cli.profile.as_deref())?).map(|()| ExitCode::SUCCESS)
         }
+        Command::Deadline(args) => deadline::run(args),
+        Command::Account(cmd) => account::run(cmd).map(|()| ExitCode::SUCCESS),
     }
 }
 

@@ -73,7 +73,11 @@ struct FileConfig {
     max_attempts: Option<u32>,
     retry_delay_secs: Option<u64>,
     max_upload_bytes: Option<usize>,
-    review_window_hours: Option<i64>,
+    /// Working-day calendar file (holidays and make-up days); the built-in one covers 2025-2026.
+    calendar: Option<PathBuf>,
+    audit_share: Option<f64>,
+    review_lease_minutes: Option<i64>,
+    session_hours: Option<i64>,
     sweep_every_secs: Option<u64>,
 }
 
@@ -150,8 +154,24 @@ fn options(mode: Mode, a: ServiceArgs, data: &Path, profile: Profile) -> Result<
     if let Some(n) = a.max_upload_bytes.or(f.max_upload_bytes) {
         o.max_upload_bytes = n;
     }
-    if let Some(h) = f.review_window_hours {
-        o.review_window = chrono::Duration::hours(h);
+    if let Some(path) = &f.calendar {
+        // The error names the file itself.
+        o.calendar = Arc::new(photocheck_calendar::Calendar::load(path)?);
+    }
+    if let Some(share) = f.audit_share {
+        anyhow::ensure!(
+            (0.0..=1.0).contains(&share),
+            "audit_share is a share of approvals, from 0 to 1; got {share}"
+        );
+        o.audit_share = share;
+    }
+    if let Some(m) = f.review_lease_minutes {
+        anyhow::ensure!(m > 0, "review_lease_minutes must be at least 1");
+        o.review_lease = chrono::Duration::minutes(m);
+    }
+    if let Some(h) = f.session_hours {
+        anyhow::ensure!(h > 0, "session_hours must be at least 1");
+        o.session_ttl = chrono::Duration::hours(h);
     }
     if let Some(s) = f.sweep_every_secs {
         o.sweep_every = Duration::from_secs(s.max(1));

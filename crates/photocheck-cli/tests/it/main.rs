@@ -3,6 +3,7 @@
 
 mod batch;
 mod check;
+mod deadline;
 mod profile;
 mod service;
 

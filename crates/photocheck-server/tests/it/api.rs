@@ -7,6 +7,8 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use photocheck_queue::{EmbeddedQueue, QueueConfig};
 use photocheck_server::api::{router, AppState, Publisher};
+use photocheck_server::review::ReviewSettings;
+use photocheck_server::Options;
 use photocheck_store::{BlobLocation, Blobs, Status, Store};
 use photocheck_worker::Metrics;
 use tower::ServiceExt;
@@ -15,13 +17,13 @@ use uuid::Uuid;
 const BOUNDARY: &str = "photocheck-test-boundary";
 const LIMIT: usize = 100_000;
 
-struct Api {
-    state: AppState,
+pub struct Api {
+    pub state: AppState,
     queue: EmbeddedQueue,
     _dir: tempfile::TempDir,
 }
 
-async fn api() -> Api {
+pub async fn api() -> Api {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = format!("sqlite:{}", dir.path().join("photocheck.db").display());
     let queue = EmbeddedQueue::new(QueueConfig::default());
@@ -34,6 +36,7 @@ async fn api() -> Api {
         metrics: Arc::new(Metrics::new()),
         max_upload_bytes: LIMIT,
         worker: None,
+        review: Arc::new(ReviewSettings::from_options(&Options::embedded(dir.path()))),
     };
     Api {
         state,

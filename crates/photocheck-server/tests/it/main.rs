@@ -3,7 +3,9 @@
 //! and PHOTOCHECK_TEST_AMQP override the addresses). Each test has its own schema and queue names.
 //! Photos come from ../shared/photos/raw; tests that need them say so loudly when they are missing.
 
+mod access;
 mod api;
+mod browser;
 mod pipeline;
 
 use std::path::PathBuf;

@@ -10,8 +10,12 @@ ALTER TABLE reviews ADD COLUMN reasons JSONB;
 ALTER TABLE reviews ADD COLUMN note TEXT;
 ALTER TABLE reviews ADD COLUMN decided_by TEXT;
 ALTER TABLE reviews ADD COLUMN decided_at TIMESTAMPTZ;
+-- When the result event of the reviewer's decision was confirmed by the broker; until then the sweeper
+-- keeps publishing it (the decision is committed first, like a submission before its job).
+ALTER TABLE reviews ADD COLUMN event_sent_at TIMESTAMPTZ;
 CREATE INDEX reviews_open ON reviews (due_at) WHERE decided_at IS NULL;
 CREATE INDEX reviews_decided ON reviews (decided_at) WHERE decided_at IS NOT NULL;
+CREATE INDEX reviews_unsent ON reviews (decided_at) WHERE decided_at IS NOT NULL AND event_sent_at IS NULL;
 
 CREATE TABLE accounts (
     name          TEXT PRIMARY KEY,

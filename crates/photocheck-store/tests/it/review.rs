@@ -54,26 +54,26 @@ async fn queue_order_leases_and_decisions(store: Store) {
     let now = Utc::now();
     let lease = now + Duration::minutes(10);
     let a = store
-        .claim_next("anna", lease, now)
+        .claim_next("anna", lease, now, None)
         .await
         .expect("claim")
         .expect("an item");
     assert_eq!(a.submission_id, sooner);
     // Asking again gives Anna the item she holds, and Bo the next one.
     let again = store
-        .claim_next("anna", lease, now)
+        .claim_next("anna", lease, now, None)
         .await
         .expect("claim")
         .expect("an item");
     assert_eq!(again.submission_id, sooner);
     let b = store
-        .claim_next("bo", lease, now)
+        .claim_next("bo", lease, now, None)
         .await
         .expect("claim")
         .expect("an item");
     assert_eq!(b.submission_id, later);
     assert!(store
-        .claim_next("cy", lease, now)
+        .claim_next("cy", lease, now, None)
         .await
         .expect("claim")
         .is_none());
@@ -123,7 +123,7 @@ async fn queue_order_leases_and_decisions(store: Store) {
     // Bo walks away; after the lease, the item is free again.
     let after = now + Duration::minutes(11);
     let c = store
-        .claim_next("cy", after + Duration::minutes(10), after)
+        .claim_next("cy", after + Duration::minutes(10), after, None)
         .await
         .expect("claim")
         .expect("the abandoned item");
@@ -136,6 +136,12 @@ async fn queue_order_leases_and_decisions(store: Store) {
         Err(Refused::HeldBy("cy".into()))
     );
     store.release(later, "cy").await.expect("release");
+    // Skipped: not handed straight back to the one who skipped it, but to anyone else.
+    assert!(store
+        .claim_next("cy", lease, now, Some(later))
+        .await
+        .expect("claim")
+        .is_none());
     assert_eq!(
         store.open_reviews(10).await.expect("open")[0].claimed_by,
         None
@@ -249,7 +255,7 @@ async fn postgres_racing_reviewers_never_share_an_item() {
                     let who = format!("reviewer-{r}");
                     let got = if r % 2 == 0 {
                         store
-                            .claim_next(&who, now + Duration::minutes(5), now)
+                            .claim_next(&who, now + Duration::minutes(5), now, None)
                             .await
                             .expect("claim")
                     } else {

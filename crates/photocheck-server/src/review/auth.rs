@@ -1,0 +1,187 @@
+//! Logins: argon2id password hashes, random session tokens in an HttpOnly, SameSite=Strict cookie
+//! (the database keeps only their SHA-256), and the extractors that let a handler run only for a
+//! signed-in reviewer or supervisor.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::Utc;
+use photocheck_store::{Account, Role};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::api::AppState;
+
+pub const COOKIE: &str = "photocheck_session";
+
+/// An argon2id hash (PHC string) of `password` with a fresh random salt.
+pub fn hash_password(password: &str) -> Result<String, String> {
+    let salt = SaltString::encode_b64(Uuid::new_v4().as_bytes()).map_err(|e| e.to_string())?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| e.to_string())
+}
+
+/// Whether `password` matches the stored hash. Slow on purpose (argon2); call it off the runtime.
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
+}
+
+/// A hash nobody's password matches, verified when the account does not exist so that a wrong name
+/// takes as long as a wrong password and does not reveal which names exist.
+pub fn decoy_hash() -> &'static str {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DECOY.get_or_init(|| hash_password(&Uuid::new_v4().to_string()).unwrap_or_default())
+}
+
+/// A new session token (two v4 UUIDs: 244 random bits) and the hash the database keeps.
+pub fn new_token() -> (String, String) {
+    let token = format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple());
+    let hash = token_hash(&token);
+    (token, hash)
+}
+
+pub fn token_hash(token: &str) -> String {
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+pub fn session_cookie(token: &str, max_age_secs: i64) -> String {
+    format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}")
+}
+
+pub fn cleared_cookie() -> String {
+    format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0")
+}
+
+pub fn cookie_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE)
+        .map(|(_, value)| value.to_owned())
+}
+
+/// Refusal: a browser page goes to the login form; anything else (a photo, a script) gets 401.
+pub enum Refusal {
+    NotSignedIn { page: bool, next: String },
+    WrongRole,
+    Unavailable,
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        match self {
+            Refusal::NotSignedIn { page: true, next } => {
+                let next: String =
+                    serde_urlencoded::to_string([("next", next)]).unwrap_or_default();
+                Redirect::to(&format!("/login?{next}")).into_response()
+            }
+            Refusal::NotSignedIn { page: false, .. } => {
+                (StatusCode::UNAUTHORIZED, "请先登录 (sign in first)").into_response()
+            }
+            Refusal::WrongRole => (
+                StatusCode::FORBIDDEN,
+                super::pages::message_page("无权访问", "此页面仅限主管访问。(Supervisors only.)"),
+            )
+                .into_response(),
+            Refusal::Unavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "数据库暂不可用，请稍后再试",
+            )
+                .into_response(),
+        }
+    }
+}
+
+async fn signed_in(parts: &Parts, state: &AppState) -> Result<Account, Refusal> {
+    let page = parts
+        .headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
+    let next = parts
+        .uri
+        .path_and_query()
+        .map_or("/review".to_owned(), |p| p.to_string());
+    let refused = || Refusal::NotSignedIn {
+        page,
+        next: next.clone(),
+    };
+    let token = cookie_token(&parts.headers).ok_or_else(refused)?;
+    state
+        .store
+        .session_account(&token_hash(&token), Utc::now())
+        .await
+        .map_err(|_| Refusal::Unavailable)?
+        .ok_or_else(refused)
+}
+
+/// A signed-in reviewer or supervisor: both work the queue.
+pub struct Reviewer(pub Account);
+
+/// A signed-in supervisor.
+pub struct Supervisor(pub Account);
+
+impl FromRequestParts<AppState> for Reviewer {
+    type Rejection = Refusal;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Refusal> {
+        signed_in(parts, state).await.map(Reviewer)
+    }
+}
+
+impl FromRequestParts<AppState> for Supervisor {
+    type Rejection = Refusal;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Refusal> {
+        let account = signed_in(parts, state).await?;
+        if account.role != Role::Supervisor {
+            return Err(Refusal::WrongRole);
+        }
+        Ok(Supervisor(account))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_verify_only_against_their_own_hash() {
+        let hash = hash_password("correct horse").expect("hash");
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse", &hash));
+        assert!(!verify_password("correct hors", &hash));
+        assert!(!verify_password("correct horse", "not a hash"));
+        assert_ne!(
+            hash,
+            hash_password("correct horse").expect("hash"),
+            "salted"
+        );
+    }
+
+    #[test]
+    fn the_session_cookie_is_found_among_others() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::COOKIE,
+            "a=1; photocheck_session=abc; b=2".parse().expect("header"),
+        );
+        assert_eq!(cookie_token(&headers).as_deref(), Some("abc"));
+        assert_eq!(token_hash("abc").len(), 64);
+    }
+}

@@ -1,0 +1,592 @@
+//! The reviewer and supervisor web pages, served by the same server as the API: log in, work the
+//! queue (claim, look, decide by keyboard), watch the deadlines. Every page, photo and mask needs a
+//! session; supervisor pages need the supervisor role. Every action is written to the audit log.
+
+pub mod auth;
+mod pages;
+pub mod reasons;
+pub mod stats;
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, RawForm, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use chrono::{DateTime, Duration, FixedOffset, Utc};
+use photocheck_calendar::Calendar;
+use photocheck_core::{Context, Profile, Report};
+use photocheck_store::{Account, Refused, ReviewItem, ReviewerDecision, Role};
+use serde::Deserialize;
+use tracing::warn;
+use uuid::Uuid;
+
+use crate::api::{AppState, Publisher};
+use auth::{Reviewer, Supervisor};
+
+/// What the review pages need besides the API's state.
+#[derive(Debug, Clone)]
+pub struct ReviewSettings {
+    pub calendar: Arc<Calendar>,
+    pub lease: Duration,
+    pub session_ttl: Duration,
+    pub profile: Arc<Profile>,
+}
+
+impl ReviewSettings {
+    pub fn from_options(o: &crate::Options) -> ReviewSettings {
+        ReviewSettings {
+            calendar: Arc::clone(&o.calendar),
+            lease: o.review_lease,
+            session_ttl: o.session_ttl,
+            profile: Arc::clone(&o.profile),
+        }
+    }
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/review") }))
+        .route("/login", get(login_form).post(login))
+        .route("/logout", post(logout))
+        .route("/review", get(queue))
+        .route("/review/next", get(next))
+        .route("/review/items/{id}", get(item))
+        .route("/review/items/{id}/photo", get(photo))
+        .route("/review/items/{id}/mask.png", get(mask))
+        .route("/review/items/{id}/decision", post(decide))
+        .route("/review/items/{id}/skip", get(skip))
+        .route(
+            "/review/assets/review.css",
+            get(|| async { asset("text/css", pages::CSS) }),
+        )
+        .route(
+            "/review/assets/review.js",
+            get(|| async { asset("text/javascript", pages::JS) }),
+        )
+        .route("/supervisor", get(supervisor))
+        .route("/supervisor/audit", get(audit_log))
+        .layer(axum::middleware::map_response(private))
+}
+
+/// Personal data is never cached, framed, or mixed with outside scripts.
+async fn private(mut response: Response) -> Response {
+    let h = response.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'self'; frame-ancestors 'none'; form-action 'self'"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    response
+}
+
+fn asset(content_type: &'static str, body: &'static str) -> Response {
+    ([(header::CONTENT_TYPE, content_type)], body).into_response()
+}
+
+/// An error shown as a page.
+pub struct PageError(StatusCode, &'static str, String);
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        (self.0, pages::message_page(self.1, &self.2)).into_response()
+    }
+}
+
+fn unavailable(e: impl std::fmt::Display) -> PageError {
+    warn!(error = %e, "review page failed");
+    PageError(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "暂不可用",
+        "数据库或存储暂不可用，请稍后再试。".into(),
+    )
+}
+
+fn not_found() -> PageError {
+    PageError(
+        StatusCode::NOT_FOUND,
+        "未找到",
+        "审核队列中没有此项。".into(),
+    )
+}
+
+fn zone(state: &AppState, now: DateTime<Utc>) -> FixedOffset {
+    state.review.calendar.offset_at(now)
+}
+
+fn page(markup: maud::Markup) -> Response {
+    Html(markup.into_string()).into_response()
+}
+
+#[derive(Deserialize)]
+struct LoginQuery {
+    next: Option<String>,
+}
+
+async fn login_form(Query(q): Query<LoginQuery>) -> Response {
+    page(pages::login_page(None, &safe_next(q.next.as_deref())))
+}
+
+/// Only a path on this site: a login link cannot send the reviewer elsewhere.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        _ => "/review".to_owned(),
+    }
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    name: String,
+    password: String,
+    next: Option<String>,
+}
+
+async fn login(
+    State(state): State<AppState>,
+    RawForm(body): RawForm,
+) -> Result<Response, PageError> {
+    let form: LoginForm = serde_urlencoded::from_bytes(&body).map_err(|_| {
+        PageError(
+            StatusCode::BAD_REQUEST,
+            "登录",
+            "请填写用户名和密码。".into(),
+        )
+    })?;
+    let next = safe_next(form.next.as_deref());
+    let account = state
+        .store
+        .account(form.name.trim())
+        .await
+        .map_err(unavailable)?;
+    let hash = account.as_ref().map_or_else(
+        || auth::decoy_hash().to_owned(),
+        |a| a.password_hash.clone(),
+    );
+    let password = form.password;
+    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash))
+        .await
+        .unwrap_or(false);
+    let subject = format!("account {}", form.name.trim());
+    let Some(account) = account.filter(|_| ok) else {
+        let _ = state
+            .store
+            .audit(form.name.trim(), "login.failed", &subject, None, None)
+            .await;
+        let mut r = page(pages::login_page(Some("用户名或密码错误。"), &next));
+        *r.status_mut() = StatusCode::UNAUTHORIZED;
+        return Ok(r);
+    };
+    let (token, hash) = auth::new_token();
+    let ttl = state.review.session_ttl;
+    state
+        .store
+        .create_session(&hash, &account.name, Utc::now() + ttl)
+        .await
+        .map_err(unavailable)?;
+    state
+        .store
+        .audit(&account.name, "login", &subject, None, None)
+        .await
+        .map_err(unavailable)?;
+    Ok((
+        [(
+            header::SET_COOKIE,
+            auth::session_cookie(&token, ttl.num_seconds()),
+        )],
+        Redirect::to(&next),
+    )
+        .into_response())
+}
+
+async fn logout(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    if let Some(token) = auth::cookie_token(&headers) {
+        let hash = auth::token_hash(&token);
+        if let Ok(Some(account)) = state.store.session_account(&hash, Utc::now()).await {
+            let _ = state
+                .store
+                .audit(
+                    &account.name,
+                    "logout",
+                    &format!("account {}", account.name),
+                    None,
+                    None,
+                )
+                .await;
+        }
+        let _ = state.store.end_session(&hash).await;
+    }
+    (
+        [(header::SET_COOKIE, auth::cleared_cookie())],
+        Redirect::to("/login"),
+    )
+        .into_response()
+}
+
+#[derive(Deserialize)]
+struct QueueQuery {
+    notice: Option<String>,
+}
+
+async fn queue(
+    State(state): State<AppState>,
+    Reviewer(me): Reviewer,
+    Query(q): Query<QueueQuery>,
+) -> Result<Response, PageError> {
+    let items = state.store.open_reviews(1000).await.map_err(unavailable)?;
+    let now = Utc::now();
+    let notice = match q.notice.as_deref() {
+        Some("empty") => Some("没有可领取的项目。"),
+        Some("decided") => Some("已保存。队列中没有更多可领取的项目。"),
+        _ => None,
+    };
+    Ok(page(pages::queue_page(
+        &me,
+        &items,
+        now,
+        zone(&state, now),
+        notice,
+    )))
+}
+
+/// Claims the next item and opens it.
+async fn next(
+    State(state): State<AppState>,
+    Reviewer(me): Reviewer,
+) -> Result<Response, PageError> {
+    claim_and_open(&state, &me, None, "empty").await
+}
+
+async fn claim_and_open(
+    state: &AppState,
+    me: &Account,
+    except: Option<Uuid>,
+    empty_notice: &str,
+) -> Result<Response, PageError> {
+    let now = Utc::now();
+    let claimed = state
+        .store
+        .claim_next(&me.name, now + state.review.lease, now, except)
+        .await
+        .map_err(unavailable)?;
+    match claimed {
+        Some(item) => {
+            audit_claim(state, me, &item).await;
+            Ok(Redirect::to(&format!("/review/items/{}", item.submission_id)).into_response())
+        }
+        None => Ok(Redirect::to(&format!("/review?notice={empty_notice}")).into_response()),
+    }
+}
+
+async fn audit_claim(state: &AppState, me: &Account, item: &ReviewItem) {
+    let _ = state
+        .store
+        .audit(
+            &me.name,
+            "review.claim",
+            &format!("submission {}", item.submission_id),
+            None,
+            Some(&serde_json::json!({ "lease_until": item.lease_until })),
+        )
+        .await;
+}
+
+fn parse_id(id: &str) -> Result<Uuid, PageError> {
+    Uuid::parse_str(id).map_err(|_| not_found())
+}
+
+async fn item(
+    State(state): State<AppState>,
+    Reviewer(me): Reviewer,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let id = parse_id(&id)?;
+    let now = Utc::now();
+    let before = state
+        .store
+        .review_item(id)
+        .await
+        .map_err(unavailable)?
+        .ok_or_else(not_found)?;
+    let (item, mine, notice) = if before.reviewed.is_some() {
+        (before, false, None)
+    } else {
+        match state
+            .store
+            .claim(id, &me.name, now + state.review.lease, now)
+            .await
+            .map_err(unavailable)?
+        {
+            Ok(item) => {
+                if before.claimed_by.as_deref() != Some(me.name.as_str()) {
+                    audit_claim(&state, &me, &item).await;
+                }
+                (item, true, None)
+            }
+            Err(Refused::HeldBy(who)) => (before, false, Some(format!("{who} 正在处理此项。"))),
+            Err(other) => (before, false, Some(other.to_string())),
+        }
+    };
+    let submission = state
+        .store
+        .get(id)
+        .await
+        .map_err(unavailable)?
+        .ok_or_else(not_found)?;
+    let report: Option<Report> = submission
+        .result
+        .as_ref()
+        .and_then(|r| serde_json::from_value(r.report.clone()).ok());
+    let history: Vec<_> = state
+        .store
+        .applicant_submissions(&submission.applicant_id, 20)
+        .await
+        .map_err(unavailable)?
+        .into_iter()
+        .filter(|s| s.id != id)
+        .collect();
+    let profile = &state.review.profile;
+    Ok(page(pages::item_page(&pages::ItemView {
+        account: &me,
+        item: &item,
+        submission: &submission,
+        report: report.as_ref(),
+        history: &history,
+        mine,
+        notice: notice.as_deref(),
+        now,
+        zone: zone(&state, now),
+        head_mm: (
+            profile.rules.head_length.min.unwrap_or(19.0),
+            profile.rules.head_length.max.unwrap_or(22.0),
+        ),
+    })))
+}
+
+/// The stored photo of a review item (supervisors: of any submission).
+async fn photo_bytes(state: &AppState, me: &Account, id: &str) -> Result<Bytes, PageError> {
+    let id = parse_id(id)?;
+    if me.role != Role::Supervisor
+        && state
+            .store
+            .review_item(id)
+            .await
+            .map_err(unavailable)?
+            .is_none()
+    {
+        return Err(not_found());
+    }
+    let sub = state
+        .store
+        .get(id)
+        .await
+        .map_err(unavailable)?
+        .ok_or_else(not_found)?;
+    let bytes = state
+        .uploads
+        .get(&sub.blob_key)
+        .await
+        .map_err(unavailable)?;
+    Ok(Bytes::from(bytes))
+}
+
+async fn photo(
+    State(state): State<AppState>,
+    Reviewer(me): Reviewer,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let bytes = photo_bytes(&state, &me, &id).await?;
+    let content_type = match photocheck_core::intake::sniff(&bytes) {
+        Ok(photocheck_core::Format::Jpeg) => "image/jpeg",
+        Ok(photocheck_core::Format::Png) => "image/png",
+        Ok(photocheck_core::Format::Webp) => "image/webp",
+        Err(_) => "application/octet-stream",
+    };
+    Ok(([(header::CONTENT_TYPE, content_type)], bytes).into_response())
+}
+
+/// What the engine took for background, as a transparent PNG to lay over the photo.
+async fn mask(
+    State(state): State<AppState>,
+    Reviewer(me): Reviewer,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let bytes = photo_bytes(&state, &me, &id).await?;
+    let profile = Arc::clone(&state.review.profile);
+    let png = tokio::task::spawn_blocking(move || {
+        let ctx = Context::on(Utc::now().date_naive());
+        let (_, analysis) = photocheck_core::analyse(&bytes, &profile, &ctx);
+        let layer = analysis
+            .as_ref()
+            .and_then(photocheck_core::annotate::background_layer)?;
+        let mut out = std::io::Cursor::new(Vec::new());
+        layer.write_to(&mut out, image::ImageFormat::Png).ok()?;
+        Some(out.into_inner())
+    })
+    .await
+    .map_err(unavailable)?;
+    match png {
+        Some(png) => Ok(([(header::CONTENT_TYPE, "image/png")], png).into_response()),
+        None => Err(PageError(
+            StatusCode::NOT_FOUND,
+            "无背景图层",
+            "引擎未能分割此照片。".into(),
+        )),
+    }
+}
+
+async fn skip(
+    State(state): State<AppState>,
+    Reviewer(me): Reviewer,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let id = parse_id(&id)?;
+    state
+        .store
+        .release(id, &me.name)
+        .await
+        .map_err(unavailable)?;
+    let _ = state
+        .store
+        .audit(
+            &me.name,
+            "review.skip",
+            &format!("submission {id}"),
+            None,
+            None,
+        )
+        .await;
+    claim_and_open(&state, &me, Some(id), "empty").await
+}
+
+/// A reviewer's decision: `decision` (approve or reject), `reason` (repeated codes), `note`.
+async fn decide(
+    State(state): State<AppState>,
+    Reviewer(me): Reviewer,
+    Path(id): Path<String>,
+    RawForm(body): RawForm,
+) -> Result<Response, PageError> {
+    let id = parse_id(&id)?;
+    let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&body)
+        .map_err(|_| PageError(StatusCode::BAD_REQUEST, "无法提交", "表单无法读取。".into()))?;
+    let bad = |text: &str| PageError(StatusCode::BAD_REQUEST, "无法提交", text.to_owned());
+    let mut decision = None;
+    let mut reasons = Vec::new();
+    let mut note = None;
+    for (k, v) in fields {
+        match k.as_str() {
+            "decision" if !v.is_empty() => decision = Some(v),
+            "reason" => match reasons::by_code(&v) {
+                Some(r) => reasons.push(r.code.to_owned()),
+                None => return Err(bad(&format!("未知的退回原因：{v}"))),
+            },
+            "note" if !v.trim().is_empty() => note = Some(v.trim().to_owned()),
+            _ => {}
+        }
+    }
+    match decision.as_deref() {
+        Some("approve") if reasons.is_empty() => {}
+        Some("approve") => return Err(bad("通过时不能选择退回原因；请取消所选原因后再通过。")),
+        Some("reject") if !reasons.is_empty() => {}
+        Some("reject") => return Err(bad("退回时请至少选择一个原因。")),
+        _ => return Err(bad("请选择通过或退回。")),
+    }
+    let verdict = ReviewerDecision {
+        decision: decision.unwrap_or_default(),
+        reasons,
+        note,
+        decided_by: me.name.clone(),
+        decided_at: Utc::now(),
+    };
+    match state
+        .store
+        .decide_review(id, &verdict)
+        .await
+        .map_err(unavailable)?
+    {
+        Ok(()) => {}
+        Err(refused) => {
+            return Err(PageError(
+                StatusCode::CONFLICT,
+                "未保存",
+                format!("未保存：{refused}"),
+            ))
+        }
+    }
+    if let Err(e) = send_review_event(&state, id).await {
+        // Committed already; the sweeper sends it once the broker is back.
+        warn!(%id, error = %e, "review event not sent yet; the sweeper will retry");
+    }
+    claim_and_open(&state, &me, None, "decided").await
+}
+
+/// Publishes the result event of a reviewer's decision. Without RabbitMQ (the embedded mode) there
+/// are no notification services to tell.
+async fn send_review_event(state: &AppState, id: Uuid) -> anyhow::Result<()> {
+    match &state.publisher {
+        Publisher::Rabbit(link) => publish_review_event(&state.store, link, id).await,
+        Publisher::Embedded(_) => Ok(()),
+    }
+}
+
+/// Publishes the result event of a reviewer's decision, in the engine's form, and notes it sent.
+pub async fn publish_review_event(
+    store: &photocheck_store::Store,
+    link: &photocheck_queue::RabbitLink,
+    id: Uuid,
+) -> anyhow::Result<()> {
+    let sub = store
+        .get(id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no submission {id}"))?;
+    let Some(r) = &sub.reviewed else {
+        anyhow::bail!("submission {id} has no reviewer decision");
+    };
+    let decision = photocheck_store::Decision {
+        decision: r.decision.clone(),
+        reasons: reasons::applicant_reasons(&r.reasons),
+        report: serde_json::Value::Null,
+        decided_by: r.decided_by.clone(),
+        decided_at: r.decided_at,
+    };
+    let (key, body) = photocheck_worker::result_event(&sub, &decision);
+    link.get().await?.publish_event(key, &body).await?;
+    store.mark_review_event_sent(id).await?;
+    Ok(())
+}
+
+async fn supervisor(
+    State(state): State<AppState>,
+    Supervisor(me): Supervisor,
+) -> Result<Response, PageError> {
+    let now = Utc::now();
+    let open = state
+        .store
+        .open_reviews(100_000)
+        .await
+        .map_err(unavailable)?;
+    let decided = state
+        .store
+        .decided_reviews(now - Duration::days(7))
+        .await
+        .map_err(unavailable)?;
+    let zone = zone(&state, now);
+    let s = stats::compute(&open, &decided, now, zone);
+    Ok(page(pages::supervisor_page(&me, &s, zone)))
+}
+
+async fn audit_log(
+    State(state): State<AppState>,
+    Supervisor(me): Supervisor,
+) -> Result<Response, PageError> {
+    let entries = state.store.audit_log(500).await.map_err(unavailable)?;
+    let now = Utc::now();
+    Ok(page(pages::audit_page(&me, &entries, zone(&state, now))))
+}

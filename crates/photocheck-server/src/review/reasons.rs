@@ -1,0 +1,118 @@
+//! The reasons a reviewer may give for a rejection: the published photo rules, each with the key that
+//! toggles it on the item page and the message the applicant gets.
+
+/// One rejection reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReviewReason {
+    /// Stable code, stored with the decision and sent with the event.
+    pub code: &'static str,
+    /// The rule's wording, as reviewers know it.
+    pub zh: &'static str,
+    pub en: &'static str,
+    /// The key that toggles it on the item page.
+    pub key: char,
+}
+
+const fn r(code: &'static str, zh: &'static str, en: &'static str, key: char) -> ReviewReason {
+    ReviewReason { code, zh, en, key }
+}
+
+/// In the order the rules are published. Keys: digits first, then the top letter row without the
+/// letters the page already uses (A approve, R reject, N next).
+pub const REASONS: [ReviewReason; 16] = [
+    r(
+        "background-not-white",
+        "背景不是白色",
+        "The background is not white",
+        '1',
+    ),
+    r(
+        "head-size",
+        "头部尺寸不符合要求",
+        "The head is not the required size",
+        '2',
+    ),
+    r(
+        "head-position",
+        "头部位置不正",
+        "The head is not centred and upright",
+        '3',
+    ),
+    r("uneven-light", "光线不均匀", "The lighting is uneven", '4'),
+    r(
+        "exposure",
+        "照片过曝或过暗",
+        "The photo is over- or under-exposed",
+        '5',
+    ),
+    r("blurred", "照片模糊", "The photo is blurred", '6'),
+    r(
+        "not-colour",
+        "非彩色照片",
+        "The photo is not in colour",
+        '7',
+    ),
+    r(
+        "hat-glasses-mask",
+        "佩戴帽子、墨镜或口罩",
+        "A hat, sunglasses or a mask is worn",
+        '8',
+    ),
+    r("eyes-closed", "闭眼", "The eyes are closed", '9'),
+    r(
+        "hair-covers-face",
+        "头发遮挡面部或耳朵",
+        "Hair covers the face or the ears",
+        '0',
+    ),
+    r("uniform", "着制式服装", "A uniform is worn", 'q'),
+    r("heavy-makeup", "浓妆", "Heavy make-up", 'w'),
+    r(
+        "retouched",
+        "过度修图或合成",
+        "The photo is retouched or composed",
+        'e',
+    ),
+    r("not-recent", "非近期照片", "The photo is not recent", 't'),
+    r(
+        "inappropriate",
+        "含不当内容",
+        "The photo has inappropriate content",
+        'y',
+    ),
+    r(
+        "wrong-person",
+        "非本人或多人",
+        "Not the applicant, or more than one person",
+        'u',
+    ),
+];
+
+pub fn by_code(code: &str) -> Option<&'static ReviewReason> {
+    REASONS.iter().find(|r| r.code == code)
+}
+
+/// The reasons as the result event and the status API carry them.
+pub fn applicant_reasons(codes: &[String]) -> serde_json::Value {
+    codes
+        .iter()
+        .filter_map(|c| by_code(c))
+        .map(|r| serde_json::json!({ "code": r.code, "message_zh": r.zh, "message_en": r.en }))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_and_keys_are_unique_and_clear_of_the_page_keys() {
+        for (i, a) in REASONS.iter().enumerate() {
+            assert!(!"arn".contains(a.key), "{} uses a page key", a.code);
+            for b in &REASONS[i + 1..] {
+                assert_ne!(a.code, b.code);
+                assert_ne!(a.key, b.key);
+            }
+        }
+    }
+}

@@ -1,0 +1,204 @@
+//! The supervisor's numbers, computed from the open items and the recent decisions: what is due and
+//! overdue, how much was reviewed on time, each reviewer's pace, and whether the backlog can be cleared
+//! by its deadlines at the current pace.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, FixedOffset, Utc};
+use photocheck_store::ReviewItem;
+
+/// How far back "the current pace" looks.
+pub const PACE_WINDOW_HOURS: i64 = 1;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stats {
+    pub open: usize,
+    pub overdue: usize,
+    pub due_within_2h: usize,
+    /// Not yet overdue, due before the end of today (local).
+    pub due_today: usize,
+    /// Decided on or before their deadline, of those decided in the period.
+    pub on_time: usize,
+    pub decided: usize,
+    /// Decisions per reviewer in the pace window, per hour.
+    pub per_reviewer_per_hour: BTreeMap<String, f64>,
+    /// All reviewers together, per hour.
+    pub team_per_hour: f64,
+    /// Audit items reviewed, and how many of those the reviewer rejected (engine errors).
+    pub audits_reviewed: usize,
+    pub audits_rejected: usize,
+    /// Set when some deadline cannot be met at the current pace: the first item that would be late.
+    pub shortfall: Option<Shortfall>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shortfall {
+    /// Items that must be done before that item's deadline (itself included).
+    pub items_before: usize,
+    pub due_at: DateTime<Utc>,
+    /// Hours the team needs for them at the current pace (infinite when nobody is reviewing).
+    pub hours_needed: f64,
+}
+
+impl Stats {
+    pub fn on_time_share(&self) -> Option<f64> {
+        (self.decided > 0).then(|| self.on_time as f64 / self.decided as f64)
+    }
+}
+
+/// `open`: open items soonest due first; `decided`: items decided in the reporting period.
+pub fn compute(
+    open: &[ReviewItem],
+    decided: &[ReviewItem],
+    now: DateTime<Utc>,
+    zone: FixedOffset,
+) -> Stats {
+    let end_of_today = {
+        let local = now.with_timezone(&zone).date_naive();
+        let midnight = local
+            .succ_opt()
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .and_then(|t| t.and_local_timezone(zone).single());
+        midnight.map_or(now, |m| m.with_timezone(&Utc))
+    };
+    let overdue = open.iter().filter(|i| i.due_at < now).count();
+    let due_within_2h = open
+        .iter()
+        .filter(|i| i.due_at >= now && i.due_at < now + Duration::hours(2))
+        .count();
+    let due_today = open
+        .iter()
+        .filter(|i| i.due_at >= now && i.due_at < end_of_today)
+        .count();
+    let mut on_time = 0;
+    let mut per_reviewer: BTreeMap<String, f64> = BTreeMap::new();
+    let window_start = now - Duration::hours(PACE_WINDOW_HOURS);
+    let (mut audits_reviewed, mut audits_rejected) = (0, 0);
+    for item in decided {
+        let Some(r) = &item.reviewed else { continue };
+        if r.decided_at <= item.due_at {
+            on_time += 1;
+        }
+        if r.decided_at >= window_start {
+            *per_reviewer.entry(r.decided_by.clone()).or_default() +=
+                1.0 / PACE_WINDOW_HOURS as f64;
+        }
+        if item.audit {
+            audits_reviewed += 1;
+            if r.decision == "reject" {
+                audits_rejected += 1;
+            }
+        }
+    }
+    let team_per_hour: f64 = per_reviewer.values().sum();
+    // Soonest due first: the k-th item is on time only if k items can be done before its deadline.
+    let shortfall = open.iter().enumerate().find_map(|(k, item)| {
+        let hours_left = (item.due_at - now).num_seconds() as f64 / 3600.0;
+        let hours_needed = if team_per_hour > 0.0 {
+            (k + 1) as f64 / team_per_hour
+        } else {
+            f64::INFINITY
+        };
+        (hours_needed > hours_left).then_some(Shortfall {
+            items_before: k + 1,
+            due_at: item.due_at,
+            hours_needed,
+        })
+    });
+    Stats {
+        open: open.len(),
+        overdue,
+        due_within_2h,
+        due_today,
+        on_time,
+        decided: decided.iter().filter(|i| i.reviewed.is_some()).count(),
+        per_reviewer_per_hour: per_reviewer,
+        team_per_hour,
+        audits_reviewed,
+        audits_rejected,
+        shortfall,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use photocheck_store::ReviewerDecision;
+    use uuid::Uuid;
+
+    fn item(due_in_min: i64, now: DateTime<Utc>) -> ReviewItem {
+        ReviewItem {
+            submission_id: Uuid::new_v4(),
+            applicant_id: "A".into(),
+            received_at: now - Duration::hours(1),
+            due_at: now + Duration::minutes(due_in_min),
+            queued_at: now - Duration::hours(1),
+            audit: false,
+            engine_decision: "review".into(),
+            engine_reasons: serde_json::json!([]),
+            claimed_by: None,
+            lease_until: None,
+            reviewed: None,
+        }
+    }
+
+    fn done(by: &str, ago_min: i64, late: bool, now: DateTime<Utc>) -> ReviewItem {
+        let at = now - Duration::minutes(ago_min);
+        ReviewItem {
+            due_at: if late {
+                at - Duration::minutes(1)
+            } else {
+                at + Duration::minutes(1)
+            },
+            reviewed: Some(ReviewerDecision {
+                decision: "approve".into(),
+                reasons: vec![],
+                note: None,
+                decided_by: by.into(),
+                decided_at: at,
+            }),
+            ..item(0, now)
+        }
+    }
+
+    #[test]
+    fn counts_pace_and_a_backlog_that_cannot_be_cleared() {
+        let zone = FixedOffset::east_opt(8 * 3600).expect("offset");
+        // 10:00 in Shanghai.
+        let now = DateTime::parse_from_rfc3339("2026-03-02T10:00:00+08:00")
+            .expect("time")
+            .with_timezone(&Utc);
+        let open = vec![
+            item(-30, now),
+            item(60, now),
+            item(90, now),
+            item(600, now),
+            item(2000, now),
+        ];
+        let decided = vec![
+            done("anna", 10, false, now),
+            done("anna", 20, false, now),
+            done("bo", 30, true, now),
+            done("bo", 120, false, now),
+        ];
+        let s = compute(&open, &decided, now, zone);
+        assert_eq!(
+            (s.open, s.overdue, s.due_within_2h, s.due_today),
+            (5, 1, 2, 3)
+        );
+        assert_eq!((s.on_time, s.decided), (3, 4));
+        assert_eq!(s.per_reviewer_per_hour["anna"], 2.0);
+        assert_eq!(s.per_reviewer_per_hour["bo"], 1.0);
+        assert_eq!(s.team_per_hour, 3.0);
+        // The overdue item is already late.
+        assert_eq!(s.shortfall.as_ref().map(|f| f.items_before), Some(1));
+
+        let on_track = compute(&open[1..], &decided, now, zone);
+        // 1 item in 20 min before 60 min, 2 in 40 before 90, 3 in 60 before 600, 4 in 80 before 2000.
+        assert_eq!(on_track.shortfall, None);
+        let nobody = compute(&open[1..], &[], now, zone);
+        assert!(nobody
+            .shortfall
+            .is_some_and(|f| f.hours_needed.is_infinite()));
+    }
+}

@@ -1,0 +1,244 @@
+//! Who may see what: every review page, photo and action refuses a request with no session, a forged
+//! or expired one, or the wrong role; a reviewer and a supervisor get through where they should.
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use chrono::{Duration, Utc};
+use photocheck_server::api::router;
+use photocheck_server::review::auth::{hash_password, session_cookie, token_hash};
+use photocheck_store::{Account, Channel, NewSubmission, ReviewDue, Role};
+use tower::ServiceExt;
+
+use crate::api::{api, Api};
+
+async fn call(
+    api: &Api,
+    method: &str,
+    path: &str,
+    cookie: Option<&str>,
+    accept: &str,
+    body: &str,
+) -> (StatusCode, Reply) {
+    let mut request = Request::builder()
+        .method(method)
+        .uri(path)
+        .header(header::ACCEPT, accept)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    if let Some(c) = cookie {
+        request = request.header(header::COOKIE, c);
+    }
+    let response = router(api.state.clone())
+        .oneshot(request.body(Body::from(body.to_owned())).expect("request"))
+        .await
+        .expect("response");
+    let location = response
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let cookie = response
+        .headers()
+        .get(header::SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|c| c.split(';').next())
+        .map(str::to_owned);
+    (response.status(), Reply { location, cookie })
+}
+
+struct Reply {
+    location: Option<String>,
+    cookie: Option<String>,
+}
+
+impl Reply {
+    fn to_login(&self) -> bool {
+        self.location
+            .as_deref()
+            .is_some_and(|l| l.starts_with("/login"))
+    }
+}
+
+async fn login(api: &Api, name: &str, password: &str) -> (StatusCode, Reply) {
+    call(
+        api,
+        "POST",
+        "/login",
+        None,
+        "text/html",
+        &format!("name={name}&password={password}&next=%2Freview"),
+    )
+    .await
+}
+
+fn cookie_of(reply: Reply) -> String {
+    reply.cookie.expect("a session cookie")
+}
+
+/// Let through: a page, a redirect elsewhere than the login, or an answer about the request itself
+/// (an empty decision form is 400, a blank photo has no background mask, 404).
+fn allowed(status: StatusCode, reply: &Reply) -> bool {
+    match status {
+        StatusCode::OK | StatusCode::BAD_REQUEST | StatusCode::NOT_FOUND => true,
+        StatusCode::SEE_OTHER => !reply.to_login(),
+        _ => false,
+    }
+}
+
+#[tokio::test]
+async fn every_review_route_refuses_strangers_and_the_wrong_role() {
+    let api = api().await;
+    let store = &api.state.store;
+    for (name, role) in [("anna", Role::Reviewer), ("sam", Role::Supervisor)] {
+        store
+            .put_account(
+                &Account {
+                    name: name.into(),
+                    role,
+                    password_hash: hash_password("a-long-password").expect("hash"),
+                },
+                "test",
+            )
+            .await
+            .expect("account");
+    }
+    let photo = photocheck_core::derive::jpeg(&image::RgbImage::from_pixel(
+        260,
+        378,
+        image::Rgb([250, 250, 250]),
+    ))
+    .expect("jpeg");
+    let blob_key = api.state.uploads.put(&photo).await.expect("blob");
+    let id = store
+        .insert_submission(&NewSubmission {
+            applicant_id: "ACCESS-1".into(),
+            licence_no: None,
+            channel: Channel::Camera,
+            blob_key,
+            received_at: Utc::now(),
+        })
+        .await
+        .expect("insert")
+        .id;
+    store
+        .record_decision(
+            id,
+            &photocheck_store::Decision {
+                decision: "review".into(),
+                reasons: serde_json::json!([]),
+                report: serde_json::json!({}),
+                decided_by: "engine".into(),
+                decided_at: Utc::now(),
+            },
+            Some(ReviewDue {
+                due: Utc::now() + Duration::hours(24),
+                audit: false,
+            }),
+        )
+        .await
+        .expect("record");
+
+    let (status, reply) = login(&api, "anna", "wrong-password").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(reply.cookie.is_none(), "no cookie for a wrong password");
+    let (status, _) = login(&api, "nobody", "a-long-password").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, reply) = login(&api, "anna", "a-long-password").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(reply.location.as_deref(), Some("/review"));
+    let reviewer = cookie_of(reply);
+    let supervisor = cookie_of(login(&api, "sam", "a-long-password").await.1);
+    // A session that ran out.
+    store
+        .create_session(
+            &token_hash("stale"),
+            "sam",
+            Utc::now() - Duration::minutes(1),
+        )
+        .await
+        .expect("session");
+    let expired = session_cookie("stale", 60);
+    let expired = expired.split(';').next().expect("cookie").to_owned();
+
+    let routes: [(&str, String, bool); 9] = [
+        ("GET", "/review".into(), false),
+        ("GET", "/review/next".into(), false),
+        ("GET", format!("/review/items/{id}"), false),
+        ("GET", format!("/review/items/{id}/photo"), false),
+        ("GET", format!("/review/items/{id}/mask.png"), false),
+        ("GET", format!("/review/items/{id}/skip"), false),
+        ("POST", format!("/review/items/{id}/decision"), false),
+        ("GET", "/supervisor".into(), true),
+        ("GET", "/supervisor/audit".into(), true),
+    ];
+    for (method, path, supervisors_only) in &routes {
+        for cookie in [
+            None,
+            Some("photocheck_session=forged"),
+            Some(expired.as_str()),
+        ] {
+            let (status, reply) = call(&api, method, path, cookie, "text/html", "").await;
+            assert_eq!(
+                status,
+                StatusCode::SEE_OTHER,
+                "{method} {path} with {cookie:?}"
+            );
+            assert!(
+                reply
+                    .location
+                    .as_deref()
+                    .is_some_and(|l| l.starts_with("/login?next=")),
+                "{path}: {:?}",
+                reply.location
+            );
+            let (status, _) = call(&api, method, path, cookie, "image/avif,image/*", "").await;
+            assert_eq!(
+                status,
+                StatusCode::UNAUTHORIZED,
+                "{method} {path} as an image, with {cookie:?}"
+            );
+        }
+        let (status, reply) = call(&api, method, path, Some(&reviewer), "text/html", "").await;
+        if *supervisors_only {
+            assert_eq!(status, StatusCode::FORBIDDEN, "reviewer at {path}");
+        } else {
+            assert!(
+                allowed(status, &reply),
+                "reviewer at {path}: {status} {:?}",
+                reply.location
+            );
+        }
+        let (status, reply) = call(&api, method, path, Some(&supervisor), "text/html", "").await;
+        assert!(
+            allowed(status, &reply),
+            "supervisor at {path}: {status} {:?}",
+            reply.location
+        );
+    }
+    // The photo itself, signed in.
+    let (status, _) = call(
+        &api,
+        "GET",
+        &format!("/review/items/{id}/photo"),
+        Some(&reviewer),
+        "image/*",
+        "",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    // Logged out: the same cookie opens nothing.
+    let (status, _) = call(&api, "POST", "/logout", Some(&reviewer), "text/html", "").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (status, reply) = call(&api, "GET", "/review", Some(&reviewer), "text/html", "").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(reply.to_login());
+    let actions: Vec<String> = store
+        .audit_log(50)
+        .await
+        .expect("audit")
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    for a in ["login.failed", "login", "logout", "review.claim"] {
+        assert!(actions.iter().any(|x| x == a), "{a} in {actions:?}");
+    }
+}

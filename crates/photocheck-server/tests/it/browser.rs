@@ -1,0 +1,212 @@
+//! A reviewer at work, in headless Chromium driven through chromedriver: log in, take the next item,
+//! reject it with a reason, all by keyboard; the decision is stored and its event published. The
+//! item page's screenshot is left in the test's temporary target folder for people to look at.
+
+use std::process::{Child, Command, Stdio};
+
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use lapin::options::{BasicGetOptions, QueueBindOptions, QueueDeclareOptions};
+use lapin::types::FieldTable;
+use photocheck_server::review::auth::hash_password;
+use photocheck_store::{Account, Role};
+
+use crate::pipeline::{some_photos, Stack};
+use crate::{free_port, wait_for};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// chromedriver on a port of its own, killed when the test ends.
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn browser() -> (Driver, Client) {
+    let port = free_port();
+    let child = Command::new(CHROMEDRIVER)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!("{CHROMEDRIVER} is needed (Debian packages chromium and chromium-driver; bash .ci/run installs them): {e}")
+        });
+    let driver = Driver(child);
+    let url = format!("http://127.0.0.1:{port}");
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": CHROMIUM,
+            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                     "--disable-component-update", "--disable-sync", "--window-size=1400,1100", "--lang=zh-CN"],
+        }),
+    );
+    let client = wait_for(20, "chromedriver to start a session", || {
+        let caps = caps.clone();
+        let url = url.clone();
+        async move {
+            ClientBuilder::new(HttpConnector::new())
+                .capabilities(caps)
+                .connect(&url)
+                .await
+                .ok()
+        }
+    })
+    .await;
+    (driver, client)
+}
+
+/// Presses one key on whatever has focus, as a person at the keyboard does.
+async fn press(client: &Client, key: char) {
+    let keys = KeyActions::new("keyboard".into())
+        .then(KeyAction::Down { value: key })
+        .then(KeyAction::Up { value: key });
+    client.perform_actions(keys).await.expect("key press");
+}
+
+async fn wait_for_path(client: &Client, prefix: &str) -> String {
+    wait_for(20, &format!("the browser to reach {prefix}"), || async {
+        let url = client.current_url().await.ok()?;
+        let full = format!(
+            "{}{}",
+            url.path(),
+            url.query().map(|q| format!("?{q}")).unwrap_or_default()
+        );
+        full.starts_with(prefix).then_some(full)
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_reviewer_rejects_an_item_with_the_keyboard_only() {
+    let Some(photos) = some_photos(1) else { return };
+    let stack = Stack::start().await;
+    stack
+        .store
+        .put_account(
+            &Account {
+                name: "wang.fang".into(),
+                role: Role::Reviewer,
+                password_hash: hash_password("review-pass-2026").expect("hash"),
+            },
+            "test",
+        )
+        .await
+        .expect("account");
+    // A notification service's queue, to see the reviewer's decision go out.
+    let connection = lapin::Connection::connect(&crate::amqp(), Default::default())
+        .await
+        .expect("connect");
+    let channel = connection.create_channel().await.expect("channel");
+    let inbox = channel
+        .queue_declare(
+            "".into(),
+            QueueDeclareOptions {
+                exclusive: true,
+                ..Default::default()
+            },
+            FieldTable::default(),
+        )
+        .await
+        .expect("declare");
+    channel
+        .queue_bind(
+            inbox.name().clone(),
+            stack.options.queue.events_exchange.as_str().into(),
+            "submission.rejected".into(),
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .expect("bind");
+
+    let id = stack.submit(&photos[0].1, "BROWSER-1").await;
+    let settled = stack.settled(id).await;
+    assert_eq!(
+        settled["decision"], "review",
+        "the default profile sends it to a person: {settled}"
+    );
+
+    let (_driver, client) = browser().await;
+    client
+        .goto(&format!("{}/review", stack.api))
+        .await
+        .expect("open");
+    wait_for_path(&client, "/login").await;
+    // Typing only: the name field has focus; Tab to the password, Enter submits.
+    client
+        .find(Locator::Css("input:focus"))
+        .await
+        .expect("the name field has focus")
+        .send_keys("wang.fang\u{E004}review-pass-2026\u{E007}")
+        .await
+        .expect("type");
+    wait_for_path(&client, "/review").await;
+    press(&client, 'n').await;
+    let item = wait_for_path(&client, "/review/items/").await;
+    assert!(item.ends_with(&id.to_string()), "{item}");
+    client
+        .find(Locator::Css("#decide"))
+        .await
+        .expect("the decision form");
+    let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("review-item.png");
+    std::fs::write(&shot, client.screenshot().await.expect("screenshot")).expect("save");
+    eprintln!("item page screenshot: {}", shot.display());
+
+    // R without a reason is refused on the page; 1 (background not white) then R rejects.
+    press(&client, 'r').await;
+    let hint = client
+        .find(Locator::Id("hint"))
+        .await
+        .expect("hint")
+        .text()
+        .await
+        .expect("text");
+    assert!(hint.contains("原因"), "{hint}");
+    press(&client, '1').await;
+    press(&client, 'r').await;
+    wait_for_path(&client, "/review?notice=decided").await;
+    client.close().await.expect("close");
+
+    let s = stack.store.get(id).await.expect("get").expect("stored");
+    let reviewed = s.reviewed.expect("the reviewer's decision is stored");
+    assert_eq!(reviewed.decision, "reject");
+    assert_eq!(reviewed.reasons, vec!["background-not-white".to_owned()]);
+    assert_eq!(reviewed.decided_by, "wang.fang");
+    let status = stack.status(id).await;
+    assert_eq!(status["decision"], "reject", "{status}");
+    assert_eq!(
+        status["reasons"][0]["message_zh"], "背景不是白色",
+        "{status}"
+    );
+
+    let event = wait_for(10, "the rejected event", || async {
+        channel
+            .basic_get(inbox.name().clone(), BasicGetOptions { no_ack: true })
+            .await
+            .ok()
+            .flatten()
+    })
+    .await;
+    let body: serde_json::Value = serde_json::from_slice(&event.delivery.data).expect("JSON");
+    assert_eq!(body["submission_id"], id.to_string());
+    assert_eq!(body["decided_by"], "wang.fang");
+    assert_eq!(body["reasons"][0]["code"], "background-not-white");
+    let log = stack.store.audit_log(20).await.expect("audit");
+    for action in ["login", "review.claim", "review.reject"] {
+        assert!(
+            log.iter()
+                .any(|e| e.action == action && e.actor == "wang.fang"),
+            "{action} audited"
+        );
+    }
+    stack.stop().await;
+}
