@@ -12,7 +12,7 @@ use photocheck_store::{BlobLocation, Blobs, Store};
 use photocheck_worker::{Metrics, Settings, Source, Worker};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tracing::info;
+use tracing::{info, warn};
 
 use crate::api::{self, AppState, Publisher};
 use crate::sweeper;
@@ -154,6 +154,7 @@ pub async fn serve(o: Options, shutdown: CancellationToken) -> anyhow::Result<()
         o.blobs,
         open.len()
     );
+    review_pages_hint(&parts.store, addr).await;
     let state = parts.state(
         &o,
         Publisher::Embedded(queue.clone()),
@@ -166,6 +167,18 @@ pub async fn serve(o: Options, shutdown: CancellationToken) -> anyhow::Result<()
     http
 }
 
+/// Where the review pages are, and how to make the first login when there is none.
+async fn review_pages_hint(store: &Store, addr: SocketAddr) {
+    match store.has_accounts().await {
+        Ok(true) => eprintln!("review pages: http://{addr}/review"),
+        Ok(false) => eprintln!(
+            "review pages: http://{addr}/review (no logins yet; create one with \
+             `photocheck account add NAME --role supervisor`, same --data or --database)"
+        ),
+        Err(e) => warn!(error = %e, "cannot count review accounts"),
+    }
+}
+
 /// The multi-node API: accepts submissions into PostgreSQL and RabbitMQ, and sweeps up any stored but
 /// never published.
 pub async fn run_api(o: Options, shutdown: CancellationToken) -> anyhow::Result<()> {
@@ -173,6 +186,7 @@ pub async fn run_api(o: Options, shutdown: CancellationToken) -> anyhow::Result<
     let parts = open_parts(&o).await?;
     let (listener, addr) = listen(&o.listen).await?;
     info!(%addr, queue = %o.queue.name, "photocheck api listening");
+    review_pages_hint(&parts.store, addr).await;
     let state = parts.state(&o, Publisher::Rabbit(Arc::clone(&link)), None);
     let sweep = tokio::spawn(sweeper::run(
         parts.store.clone(),

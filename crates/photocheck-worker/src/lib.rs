@@ -530,3 +530,22 @@ pub fn applicant_reasons(reasons: &serde_json::Value) -> serde_json::Value {
     });
     serde_json::Value::Array(list.collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn audit_sampling_takes_its_share_and_the_same_ids_every_time() {
+        let ids: Vec<Uuid> = (0..20_000).map(|_| Uuid::new_v4()).collect();
+        let taken = |share| ids.iter().filter(|id| audited(**id, share)).count();
+        assert_eq!(taken(0.0), 0);
+        assert_eq!(taken(1.0), ids.len());
+        let two_percent = taken(0.02);
+        // 400 expected; the binomial spread is about 20.
+        assert!((300..=500).contains(&two_percent), "{two_percent}");
+        assert!(ids
+            .iter()
+            .all(|id| audited(*id, 0.02) == audited(*id, 0.02)));
+    }
+}

@@ -1,6 +1,7 @@
 //! Integration tests: run the built `photocheck` binary on photos generated into temporary directories
 //! (and on one real photo from ../shared/photos/raw when that folder is there).
 
+mod account;
 mod batch;
 mod check;
 mod deadline;

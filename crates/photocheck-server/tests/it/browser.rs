@@ -171,9 +171,15 @@ async fn a_reviewer_rejects_an_item_with_the_keyboard_only() {
         .await
         .expect("text");
     assert!(hint.contains("原因"), "{hint}");
+    // The whole decision: two keys, then the next item (here: none left) is on screen.
+    let started = std::time::Instant::now();
     press(&client, '1').await;
     press(&client, 'r').await;
     wait_for_path(&client, "/review?notice=decided").await;
+    eprintln!(
+        "reject by keyboard: 2 keystrokes (1, R), {} ms from the first key to the next page",
+        started.elapsed().as_millis()
+    );
     client.close().await.expect("close");
 
     let s = stack.store.get(id).await.expect("get").expect("stored");
