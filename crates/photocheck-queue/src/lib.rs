@@ -11,6 +11,7 @@
 
 mod embedded;
 mod rabbit;
+pub mod testing;
 
 use std::time::Duration;
 

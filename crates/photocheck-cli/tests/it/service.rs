@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use photocheck_core::{derive, Context, Profile};
+use photocheck_queue::testing::EventInbox;
 use photocheck_store::{testing, Status, Store};
 use photocheck_store::{BlobError, Blobs, S3Blobs};
 use photocheck_worker::archive_key;
@@ -469,7 +470,13 @@ async fn an_approved_photo_gets_its_archive_copy_in_s3_and_an_approved_event() {
     wait_ready(&api, &api_proc).await;
     let (ops, worker) = node.start("worker", "worker", &["--profile", relaxed_arg]);
     wait_ready(&ops, &worker).await;
-    let inbox = EventInbox::bind(&format!("{}.results", node.queue)).await;
+    let inbox = EventInbox::bind(
+        &env_or("PHOTOCHECK_TEST_AMQP", AMQP),
+        &format!("{}.results", node.queue),
+        "submission.*",
+    )
+    .await
+    .expect("bind");
 
     let approved = submit(&api, &compliant, "A-1").await;
     let rejected = submit(&api, &no_face, "A-2").await;
@@ -539,7 +546,11 @@ async fn an_approved_photo_gets_its_archive_copy_in_s3_and_an_approved_event() {
         "a rejected photo has no archive copy"
     );
 
-    let mut events = inbox.take(2, 30).await;
+    let mut events = inbox
+        .take(2, Duration::from_secs(30))
+        .await
+        .expect("events");
+    assert_eq!(events.len(), 2, "{events:?}");
     events.sort_by_key(|(key, _)| key.clone());
     assert_eq!(events[0].0, "submission.approved");
     assert_eq!(events[0].1["submission_id"], approved.to_string());
@@ -554,75 +565,4 @@ async fn an_approved_photo_gets_its_archive_copy_in_s3_and_an_approved_event() {
         events[1].1
     );
     node.cleanup().await;
-}
-
-/// A notification service's queue: exclusive, bound to every result event of one exchange.
-struct EventInbox {
-    _connection: lapin::Connection,
-    consumer: lapin::Consumer,
-}
-
-impl EventInbox {
-    async fn bind(exchange: &str) -> EventInbox {
-        use lapin::options::{BasicConsumeOptions, QueueBindOptions, QueueDeclareOptions};
-        use lapin::types::FieldTable;
-        let connection =
-            lapin::Connection::connect(&env_or("PHOTOCHECK_TEST_AMQP", AMQP), Default::default())
-                .await
-                .expect("connect");
-        let channel = connection.create_channel().await.expect("channel");
-        let queue = channel
-            .queue_declare(
-                "".into(),
-                QueueDeclareOptions {
-                    exclusive: true,
-                    ..Default::default()
-                },
-                FieldTable::default(),
-            )
-            .await
-            .expect("declare");
-        channel
-            .queue_bind(
-                queue.name().clone(),
-                exchange.into(),
-                "submission.*".into(),
-                QueueBindOptions::default(),
-                FieldTable::default(),
-            )
-            .await
-            .expect("bind");
-        let consumer = channel
-            .basic_consume(
-                queue.name().clone(),
-                "test".into(),
-                BasicConsumeOptions {
-                    no_ack: true,
-                    ..Default::default()
-                },
-                FieldTable::default(),
-            )
-            .await
-            .expect("consume");
-        EventInbox {
-            _connection: connection,
-            consumer,
-        }
-    }
-
-    /// The next `n` events as (routing key, body), or a panic after `secs` seconds.
-    async fn take(mut self, n: usize, secs: u64) -> Vec<(String, serde_json::Value)> {
-        use futures_util::StreamExt as _;
-        let mut out = Vec::new();
-        while out.len() < n {
-            let next = tokio::time::timeout(Duration::from_secs(secs), self.consumer.next())
-                .await
-                .unwrap_or_else(|_| panic!("{} of {n} events after {secs} s: {out:?}", out.len()))
-                .expect("the consumer is open")
-                .expect("a delivery");
-            let body = serde_json::from_slice(&next.data).expect("JSON event");
-            out.push((next.routing_key.to_string(), body));
-        }
-        out
-    }
 }

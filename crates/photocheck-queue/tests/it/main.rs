@@ -4,8 +4,7 @@
 
 use std::time::Duration;
 
-use lapin::options::{BasicGetOptions, QueueBindOptions, QueueDeclareOptions};
-use lapin::types::FieldTable;
+use photocheck_queue::testing::EventInbox;
 use photocheck_queue::{Disposition, Job, QueueConfig, RabbitDelivery, RabbitLink, RabbitQueue};
 use uuid::Uuid;
 
@@ -160,29 +159,7 @@ async fn several_jobs_are_in_flight_at_once() {
 #[tokio::test]
 async fn result_events_reach_bound_queues() {
     let q = queue(5).await;
-    let connection = lapin::Connection::connect(&amqp(), Default::default())
-        .await
-        .expect("connect");
-    let channel = connection.create_channel().await.expect("channel");
-    let sms = channel
-        .queue_declare(
-            "".into(),
-            QueueDeclareOptions {
-                exclusive: true,
-                ..Default::default()
-            },
-            FieldTable::default(),
-        )
-        .await
-        .expect("declare");
-    channel
-        .queue_bind(
-            sms.name().clone(),
-            q.config().events_exchange.as_str().into(),
-            "submission.rejected".into(),
-            QueueBindOptions::default(),
-            FieldTable::default(),
-        )
+    let sms = EventInbox::bind(&amqp(), &q.config().events_exchange, "submission.rejected")
         .await
         .expect("bind");
     let event = serde_json::json!({ "event": "rejected", "reasons": [{ "code": "no-face" }] });
@@ -195,22 +172,14 @@ async fn result_events_reach_bound_queues() {
     q.publish_event("submission.rejected", &event)
         .await
         .expect("publish rejected");
-    let got = channel
-        .basic_get(sms.name().clone(), BasicGetOptions { no_ack: true })
-        .await
-        .expect("get")
-        .expect("the rejected event");
-    let body: serde_json::Value = serde_json::from_slice(&got.delivery.data).expect("JSON");
-    assert_eq!(body, event);
-    assert!(
-        channel
-            .basic_get(sms.name().clone(), BasicGetOptions { no_ack: true })
-            .await
-            .expect("get")
-            .is_none(),
+    let got = sms.take(1, Duration::from_secs(5)).await.expect("get");
+    assert_eq!(got, vec![("submission.rejected".to_owned(), event)]);
+    assert_eq!(
+        sms.drain().await.expect("get"),
+        vec![],
         "the approved event is not routed to a queue bound for rejections"
     );
-    connection.close(200, "bye".into()).await.expect("close");
+    sms.close().await.expect("close");
     q.delete_queues().await.expect("delete");
 }
 

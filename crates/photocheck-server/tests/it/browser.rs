@@ -7,8 +7,7 @@ use std::process::{Child, Command, Stdio};
 use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
-use lapin::options::{BasicGetOptions, QueueBindOptions, QueueDeclareOptions};
-use lapin::types::FieldTable;
+use photocheck_queue::testing::EventInbox;
 use photocheck_server::review::auth::hash_password;
 use photocheck_store::{Account, Role};
 
@@ -102,31 +101,13 @@ async fn a_reviewer_rejects_an_item_with_the_keyboard_only() {
         .await
         .expect("account");
     // A notification service's queue, to see the reviewer's decision go out.
-    let connection = lapin::Connection::connect(&crate::amqp(), Default::default())
-        .await
-        .expect("connect");
-    let channel = connection.create_channel().await.expect("channel");
-    let inbox = channel
-        .queue_declare(
-            "".into(),
-            QueueDeclareOptions {
-                exclusive: true,
-                ..Default::default()
-            },
-            FieldTable::default(),
-        )
-        .await
-        .expect("declare");
-    channel
-        .queue_bind(
-            inbox.name().clone(),
-            stack.options.queue.events_exchange.as_str().into(),
-            "submission.rejected".into(),
-            QueueBindOptions::default(),
-            FieldTable::default(),
-        )
-        .await
-        .expect("bind");
+    let inbox = EventInbox::bind(
+        &crate::amqp(),
+        &stack.options.queue.events_exchange,
+        "submission.rejected",
+    )
+    .await
+    .expect("bind");
 
     let id = stack.submit(&photos[0].1, "BROWSER-1").await;
     let settled = stack.settled(id).await;
@@ -194,15 +175,11 @@ async fn a_reviewer_rejects_an_item_with_the_keyboard_only() {
         "{status}"
     );
 
-    let event = wait_for(10, "the rejected event", || async {
-        channel
-            .basic_get(inbox.name().clone(), BasicGetOptions { no_ack: true })
-            .await
-            .ok()
-            .flatten()
-    })
-    .await;
-    let body: serde_json::Value = serde_json::from_slice(&event.delivery.data).expect("JSON");
+    let events = inbox
+        .take(1, std::time::Duration::from_secs(10))
+        .await
+        .expect("events");
+    let (_, body) = events.first().expect("the rejected event");
     assert_eq!(body["submission_id"], id.to_string());
     assert_eq!(body["decided_by"], "wang.fang");
     assert_eq!(body["reasons"][0]["code"], "background-not-white");
@@ -214,5 +191,6 @@ async fn a_reviewer_rejects_an_item_with_the_keyboard_only() {
             "{action} audited"
         );
     }
+    inbox.close().await.expect("close");
     stack.stop().await;
 }

@@ -5,8 +5,7 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use lapin::options::{BasicGetOptions, QueueBindOptions, QueueDeclareOptions};
-use lapin::types::FieldTable;
+use photocheck_queue::testing::EventInbox;
 use photocheck_queue::{Job, RabbitQueue};
 use photocheck_server::Options;
 use photocheck_store::{Blobs, Channel, NewSubmission, Status, Store};
@@ -141,31 +140,13 @@ async fn every_submission_is_decided_once_and_its_event_published() {
     let Some(photos) = some_photos(8) else { return };
     let stack = Stack::start().await;
     // A notification service's queue, bound to every result event.
-    let connection = lapin::Connection::connect(&crate::amqp(), Default::default())
-        .await
-        .expect("connect");
-    let channel = connection.create_channel().await.expect("channel");
-    let inbox = channel
-        .queue_declare(
-            "".into(),
-            QueueDeclareOptions {
-                exclusive: true,
-                ..Default::default()
-            },
-            FieldTable::default(),
-        )
-        .await
-        .expect("declare");
-    channel
-        .queue_bind(
-            inbox.name().clone(),
-            stack.options.queue.events_exchange.as_str().into(),
-            "submission.*".into(),
-            QueueBindOptions::default(),
-            FieldTable::default(),
-        )
-        .await
-        .expect("bind");
+    let inbox = EventInbox::bind(
+        &crate::amqp(),
+        &stack.options.queue.events_exchange,
+        "submission.*",
+    )
+    .await
+    .expect("bind");
 
     let mut ids = Vec::new();
     for (i, (_, bytes)) in photos.iter().enumerate() {
@@ -229,16 +210,8 @@ async fn every_submission_is_decided_once_and_its_event_published() {
 
     // Every submission's event reached the notification queue, with its decision.
     let mut seen = HashSet::new();
-    while let Some(m) = channel
-        .basic_get(inbox.name().clone(), BasicGetOptions { no_ack: true })
-        .await
-        .expect("get")
-    {
-        let event: serde_json::Value = serde_json::from_slice(&m.delivery.data).expect("JSON");
-        assert!(
-            m.delivery.routing_key.as_str().starts_with("submission."),
-            "{event}"
-        );
+    for (key, event) in inbox.drain().await.expect("events") {
+        assert!(key.starts_with("submission."), "{event}");
         seen.insert(event["submission_id"].as_str().expect("id").to_owned());
     }
     let want: HashSet<String> = ids.iter().map(Uuid::to_string).collect();
@@ -256,7 +229,7 @@ async fn every_submission_is_decided_once_and_its_event_published() {
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum();
     assert_eq!(decisions, ids.len() as f64, "{metrics}");
-    connection.close(200, "bye".into()).await.expect("close");
+    inbox.close().await.expect("close");
     stack.stop().await;
 }
 
