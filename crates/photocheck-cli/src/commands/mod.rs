@@ -12,6 +12,7 @@ mod batch;
 mod check;
 mod deadline;
 mod profile;
+mod samples;
 mod service;
 
 /// Every photo approved.
@@ -55,6 +56,9 @@ pub enum Command {
     /// Manage reviewer and supervisor logins for the review pages.
     #[command(subcommand)]
     Account(account::AccountCommand),
+    /// Build or export labelled sample sets for threshold tuning.
+    #[command(subcommand)]
+    Samples(samples::SamplesCommand),
 }
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
@@ -73,6 +77,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Deadline(args) => deadline::run(args),
         Command::Account(cmd) => account::run(cmd).map(|()| ExitCode::SUCCESS),
+        Command::Samples(cmd) => samples::run(cmd).map(|()| ExitCode::SUCCESS),
     }
 }
 
