@@ -13,6 +13,7 @@ pub mod intake;
 pub mod measure;
 pub mod messages;
 pub mod profile;
+pub mod rejudge;
 pub mod rules;
 
 use std::time::Instant;
@@ -255,33 +256,25 @@ pub fn analyse(bytes: &[u8], profile: &Profile, ctx: &Context) -> (Report, Optio
                 let width_mm = mm(g.width());
                 let offset_mm = mm(g.centre_x - image.width() as f64 / 2.0);
                 let top_ref = g.crown_y * profile.photo.reference_height_px as f64 / ah;
-                let mut length =
-                    RuleResult::measured(RuleId::HeadLength, length_mm, &r.head_length);
-                if g.crown_at_edge && length.status != Status::Fail {
-                    // The head may go on above the frame: the length is only a lower bound.
-                    length = uncertain(length, "top of the head is at the top edge");
-                } else if !g.chin_from_edge && length.status == Status::Pass {
-                    length = uncertain(length, "no clear chin edge; chin placed from the face box");
-                }
-                // Rejecting on a segmentation alone would be a guess: the face box, which does not
-                // depend on it, must agree that the head is far out of bounds.
-                let box_mm = mm(face.h);
-                length.unusable &= box_mm * HEAD_PER_FACE_BOX.1
-                    < r.head_length.reject_below.unwrap_or(0.0)
-                    || box_mm * HEAD_PER_FACE_BOX.0
-                        > r.head_length.reject_above.unwrap_or(f64::INFINITY);
-                rules.push(length);
+                rules.push(head_length_rule(
+                    length_mm,
+                    &r.head_length,
+                    HeadEvidence {
+                        crown_at_edge: g.crown_at_edge,
+                        chin_from_edge: g.chin_from_edge,
+                        face_box_mm: mm(face.h),
+                    },
+                ));
                 rules.push(RuleResult::measured(
                     RuleId::HeadWidth,
                     width_mm,
                     &r.head_width,
                 ));
-                let mut centring =
-                    RuleResult::measured(RuleId::HeadCentring, offset_mm.abs(), &r.head_centring);
-                let box_offset_mm = mm(face.centre_x() - image.width() as f64 / 2.0).abs();
-                centring.unusable &=
-                    box_offset_mm > r.head_centring.reject_above.unwrap_or(f64::INFINITY);
-                rules.push(centring);
+                rules.push(centring_rule(
+                    offset_mm.abs(),
+                    &r.head_centring,
+                    mm(face.centre_x() - image.width() as f64 / 2.0).abs(),
+                ));
                 rules.push(RuleResult::measured(
                     RuleId::TopMargin,
                     top_ref,
@@ -374,20 +367,7 @@ pub fn analyse(bytes: &[u8], profile: &Profile, ctx: &Context) -> (Report, Optio
     }
     rules.push(recency_rule(&decoded.exif, ctx, &r.recency));
     rules.push(retouching_rule(&decoded.exif, &profile.retouching.editors));
-    for id in [
-        RuleId::EyesOpen,
-        RuleId::Eyewear,
-        RuleId::Headwear,
-        RuleId::Expression,
-    ] {
-        if profile.attributes.review.contains(&id) {
-            rules.push(RuleResult::unmeasured(
-                id,
-                None,
-                "not measured reliably by this engine; a reviewer decides",
-            ));
-        }
-    }
+    rules.extend(attribute_rules(&profile.attributes));
 
     let (decision, reasons) = rules::decide(&rules);
     let report = Report {
@@ -429,11 +409,65 @@ pub fn analyse(bytes: &[u8], profile: &Profile, ctx: &Context) -> (Report, Optio
 /// from the brows to below the mouth; hair adds anything from nothing to a lot).
 const HEAD_PER_FACE_BOX: (f64, f64) = (1.2, 2.2);
 
+/// What besides its value decides how far the head length can be trusted.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct HeadEvidence {
+    pub crown_at_edge: bool,
+    pub chin_from_edge: bool,
+    /// The face box height in mm: independent of the segmentation.
+    pub face_box_mm: f64,
+}
+
+/// The head length judged against its limits, with what the geometry could not see made uncertain.
+pub(crate) fn head_length_rule(length_mm: f64, limit: &Limit, e: HeadEvidence) -> RuleResult {
+    let mut length = RuleResult::measured(RuleId::HeadLength, length_mm, limit);
+    if e.crown_at_edge && length.status != Status::Fail {
+        // The head may go on above the frame: the length is only a lower bound.
+        length = uncertain(length, "top of the head is at the top edge");
+    } else if !e.chin_from_edge && length.status == Status::Pass {
+        length = uncertain(length, "no clear chin edge; chin placed from the face box");
+    }
+    // Rejecting on a segmentation alone would be a guess: the face box, which does not depend on it,
+    // must agree that the head is far out of bounds.
+    length.unusable &= e.face_box_mm * HEAD_PER_FACE_BOX.1 < limit.reject_below.unwrap_or(0.0)
+        || e.face_box_mm * HEAD_PER_FACE_BOX.0 > limit.reject_above.unwrap_or(f64::INFINITY);
+    length
+}
+
+/// The head's distance from the centre line judged against its limits; as with the length, only the
+/// face box agreeing makes it a reason to reject.
+pub(crate) fn centring_rule(offset_mm: f64, limit: &Limit, face_box_offset_mm: f64) -> RuleResult {
+    let mut centring = RuleResult::measured(RuleId::HeadCentring, offset_mm, limit);
+    centring.unusable &= face_box_offset_mm > limit.reject_above.unwrap_or(f64::INFINITY);
+    centring
+}
+
 fn uncertain(mut r: RuleResult, note: &str) -> RuleResult {
     r.status = Status::Uncertain;
     r.unusable = false;
     r.note = Some(note.to_owned());
     r
+}
+
+/// The looks the profile leaves to a reviewer, each reported uncertain.
+pub(crate) fn attribute_rules(
+    attributes: &profile::Attributes,
+) -> impl Iterator<Item = RuleResult> + '_ {
+    [
+        RuleId::EyesOpen,
+        RuleId::Eyewear,
+        RuleId::Headwear,
+        RuleId::Expression,
+    ]
+    .into_iter()
+    .filter(|id| attributes.review.contains(id))
+    .map(|id| {
+        RuleResult::unmeasured(
+            id,
+            None,
+            "not measured reliably by this engine; a reviewer decides",
+        )
+    })
 }
 
 /// One person: pass. None, or several people of comparable size: unusable beyond doubt.
@@ -477,7 +511,7 @@ fn measured_rules<M>(
     }
 }
 
-fn recency_rule(exif: &ExifFacts, ctx: &Context, limit: &Limit) -> RuleResult {
+pub(crate) fn recency_rule(exif: &ExifFacts, ctx: &Context, limit: &Limit) -> RuleResult {
     let Some(captured) = exif.captured else {
         return RuleResult::unmeasured(RuleId::Recency, Some(limit), "no EXIF capture date");
     };
@@ -492,7 +526,7 @@ fn recency_rule(exif: &ExifFacts, ctx: &Context, limit: &Limit) -> RuleResult {
     RuleResult::measured(RuleId::Recency, days.max(0) as f64, limit)
 }
 
-fn retouching_rule(exif: &ExifFacts, editors: &[String]) -> RuleResult {
+pub(crate) fn retouching_rule(exif: &ExifFacts, editors: &[String]) -> RuleResult {
     let software = exif.software.as_deref().unwrap_or("");
     let lower = software.to_lowercase();
     let edited = !software.is_empty() && editors.iter().any(|e| lower.contains(&e.to_lowercase()));

@@ -38,6 +38,39 @@ pub enum RuleId {
 }
 
 impl RuleId {
+    /// Every rule, in report order.
+    pub const ALL: [RuleId; 24] = [
+        RuleId::Dimensions,
+        RuleId::Resolution,
+        RuleId::Colour,
+        RuleId::FaceCount,
+        RuleId::HeadLength,
+        RuleId::HeadWidth,
+        RuleId::HeadCentring,
+        RuleId::TopMargin,
+        RuleId::Background,
+        RuleId::BackgroundUniformity,
+        RuleId::BackgroundClutter,
+        RuleId::BackgroundShadow,
+        RuleId::Exposure,
+        RuleId::Brightness,
+        RuleId::DynamicRange,
+        RuleId::Lighting,
+        RuleId::Sharpness,
+        RuleId::Clothing,
+        RuleId::Recency,
+        RuleId::Retouching,
+        RuleId::EyesOpen,
+        RuleId::Eyewear,
+        RuleId::Headwear,
+        RuleId::Expression,
+    ];
+
+    /// Position in [`RuleId::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             RuleId::Dimensions => "dimensions",
@@ -290,6 +323,23 @@ fn round(v: f64) -> f64 {
     }
 }
 
+/// The decision alone, from each rule's (status, unusable): reject when any rule is unusable, approve
+/// when all pass, review otherwise. Cheap enough to run for every point of a threshold sweep.
+pub fn decision_of(outcomes: impl IntoIterator<Item = (Status, bool)>) -> Decision {
+    let mut all_pass = true;
+    for (status, unusable) in outcomes {
+        if unusable {
+            return Decision::Reject;
+        }
+        all_pass &= status == Status::Pass;
+    }
+    if all_pass {
+        Decision::Approve
+    } else {
+        Decision::Review
+    }
+}
+
 /// A reason for a decision.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Reason {
@@ -303,6 +353,9 @@ pub struct Reason {
 /// approve only when every rule passes, review otherwise. Reasons: for a reject, only the unusable
 /// rules (what the applicant must fix); for a review, every rule that did not pass.
 pub fn decide(results: &[RuleResult]) -> (Decision, Vec<Reason>) {
+    if decision_of(results.iter().map(|r| (r.status, r.unusable))) == Decision::Approve {
+        return (Decision::Approve, Vec::new());
+    }
     let unusable: Vec<Reason> = results
         .iter()
         .filter(|r| r.unusable)

@@ -3,4 +3,11 @@
 //! the labels with the same engine production runs, threshold sweeps, a proposed profile, and the
 //! report that shows it all.
 
+pub mod build;
+pub mod check;
+pub mod compare;
+pub mod evaluate;
+pub mod metrics;
+pub mod report;
 pub mod set;
+pub mod sweep;

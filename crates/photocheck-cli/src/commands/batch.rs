@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{BufWriter, IsTerminal, Write};
+use std::io::{BufWriter, Write};
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -12,11 +12,10 @@ use std::time::Instant;
 
 use anyhow::{Context as _, Result};
 use clap::Args;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use photocheck_core::{Context, Decision, Profile};
 use rayon::prelude::*;
 
-use super::{create_overlay_dir, exit_status, today};
+use super::{create_overlay_dir, exit_status, progress_bar, today};
 use crate::photo::{self, Line};
 
 #[derive(Debug, Args)]
@@ -186,19 +185,6 @@ fn check_one(path: &Path, profile: &Profile, ctx: &Context, overlay: Option<&Pat
 }
 
 /// A bar on stderr when a person watches it; nothing when stderr is a file or a pipe.
-fn progress_bar(len: u64) -> ProgressBar {
-    let target = if std::io::stderr().is_terminal() {
-        ProgressDrawTarget::stderr()
-    } else {
-        ProgressDrawTarget::hidden()
-    };
-    let style = ProgressStyle::with_template(
-        "{elapsed_precise} [{wide_bar}] {pos}/{len} {per_sec} eta {eta}",
-    )
-    .expect("the template is valid");
-    ProgressBar::with_draw_target(Some(len), target).with_style(style)
-}
-
 /// Counts for the closing summary.
 #[derive(Default)]
 struct Summary {

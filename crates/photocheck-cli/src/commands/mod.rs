@@ -1,10 +1,12 @@
 //! The command tree, dispatch, exit statuses, and what the subcommands share (profile loading, today).
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result};
 use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use photocheck_core::{Context, Profile};
 
 mod account;
@@ -14,6 +16,7 @@ mod deadline;
 mod profile;
 mod samples;
 mod service;
+mod tune;
 
 /// Every photo approved.
 pub const EXIT_APPROVED: u8 = 0;
@@ -56,6 +59,11 @@ pub enum Command {
     /// Manage reviewer and supervisor logins for the review pages.
     #[command(subcommand)]
     Account(account::AccountCommand),
+    /// Check labelled sample sets against a profile: decisions, per-rule statistics, threshold
+    /// sweeps, a proposed profile and an HTML report.
+    Tune(tune::TuneArgs),
+    /// Which labelled photos change decision between two profiles, and why.
+    Compare(tune::CompareArgs),
     /// Build or export labelled sample sets for threshold tuning.
     #[command(subcommand)]
     Samples(samples::SamplesCommand),
@@ -77,6 +85,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Deadline(args) => deadline::run(args),
         Command::Account(cmd) => account::run(cmd).map(|()| ExitCode::SUCCESS),
+        Command::Tune(args) => tune::tune(args, &load_profile(cli.profile.as_deref())?),
+        Command::Compare(args) => tune::compare(args),
         Command::Samples(cmd) => samples::run(cmd).map(|()| ExitCode::SUCCESS),
     }
 }
@@ -107,6 +117,20 @@ pub fn exit_status(any_unreadable: bool, all_approved: bool) -> ExitCode {
     } else {
         EXIT_FLAGGED
     })
+}
+
+/// A progress bar on stderr when it is a terminal (hidden otherwise, so logs and pipes stay clean).
+pub fn progress_bar(len: u64) -> ProgressBar {
+    let target = if std::io::stderr().is_terminal() {
+        ProgressDrawTarget::stderr()
+    } else {
+        ProgressDrawTarget::hidden()
+    };
+    let style = ProgressStyle::with_template(
+        "{elapsed_precise} [{wide_bar}] {pos}/{len} {per_sec} eta {eta}",
+    )
+    .expect("the template is valid");
+    ProgressBar::with_draw_target(Some(len), target).with_style(style)
 }
 
 /// Creates the overlay directory up front, so a bad path fails before any photo is checked.

@@ -6,6 +6,7 @@
 mod geometry;
 mod inputs;
 mod photos;
+mod rejudge;
 
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};

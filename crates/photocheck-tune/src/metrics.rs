@@ -1,0 +1,323 @@
+//! How a profile's decisions compare with the labels: the decision counts operators steer by (false
+//! approvals above all), per-rule confusion matrices and value distributions, and the head-length
+//! error against ground truth.
+//!
+//! [`Table`] holds every photo's rule outcomes under some profile; changing one rule's limits
+//! recomputes one column, which is what makes sweeps and the proposal search cheap.
+
+use photocheck_core::profile::Limit;
+use photocheck_core::rules::decision_of;
+use photocheck_core::{rejudge, Decision, Profile, RuleId, Status};
+use serde::Serialize;
+
+use crate::check::Checked;
+
+/// Every photo's (status, unusable) per rule under one profile.
+#[derive(Debug, Clone)]
+pub struct Table {
+    rows: Vec<[(Status, bool); RuleId::ALL.len()]>,
+    /// Photos the engine could not check keep the decision it gave them.
+    fixed: Vec<Option<Decision>>,
+}
+
+const ABSENT: (Status, bool) = (Status::Pass, false);
+
+impl Table {
+    pub fn new(photos: &[Checked], profile: &Profile) -> Table {
+        let mut rows = Vec::with_capacity(photos.len());
+        let mut fixed = Vec::with_capacity(photos.len());
+        for p in photos {
+            let mut row = [ABSENT; RuleId::ALL.len()];
+            if p.report.error.is_some() {
+                fixed.push(Some(p.report.decision));
+            } else {
+                fixed.push(None);
+                for r in rejudge::rules(&p.report, profile) {
+                    row[r.rule.index()] = (r.status, r.unusable);
+                }
+            }
+            rows.push(row);
+        }
+        Table { rows, fixed }
+    }
+
+    /// Judges one rule again under `profile` (its limit, or whether it reviews that look).
+    pub fn rejudge_rule(&mut self, photos: &[Checked], profile: &Profile, rule: RuleId) {
+        for (i, p) in photos.iter().enumerate() {
+            if self.fixed[i].is_some() {
+                continue;
+            }
+            let cell = &mut self.rows[i][rule.index()];
+            if rejudge::is_attribute(rule) {
+                *cell = if profile.attributes.review.contains(&rule) {
+                    (Status::Uncertain, false)
+                } else {
+                    ABSENT
+                };
+            } else if let Some(r) = p.report.rule(rule) {
+                let again = rejudge::rule(r, &p.report, profile);
+                *cell = (again.status, again.unusable);
+            }
+        }
+    }
+
+    pub fn decision(&self, photo: usize) -> Decision {
+        self.fixed[photo].unwrap_or_else(|| decision_of(self.rows[photo].iter().copied()))
+    }
+
+    pub fn status(&self, photo: usize, rule: RuleId) -> (Status, bool) {
+        self.rows[photo][rule.index()]
+    }
+
+    pub fn counts(&self, photos: &[Checked]) -> Counts {
+        let mut c = Counts::default();
+        for (i, p) in photos.iter().enumerate() {
+            c.add(p.label.compliant, self.decision(i));
+        }
+        c
+    }
+}
+
+/// Decisions against labels.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub photos: usize,
+    pub compliant: usize,
+    pub non_compliant: usize,
+    pub approved: usize,
+    pub reviewed: usize,
+    pub rejected: usize,
+    /// Non-compliant photos approved automatically: the number that must be zero.
+    pub false_approvals: usize,
+    /// Compliant photos approved automatically.
+    pub correct_approvals: usize,
+    /// Compliant photos rejected automatically.
+    pub wrong_rejections: usize,
+    pub correct_rejections: usize,
+}
+
+impl Counts {
+    fn add(&mut self, compliant: bool, decision: Decision) {
+        self.photos += 1;
+        if compliant {
+            self.compliant += 1;
+        } else {
+            self.non_compliant += 1;
+        }
+        match (decision, compliant) {
+            (Decision::Approve, true) => self.correct_approvals += 1,
+            (Decision::Approve, false) => self.false_approvals += 1,
+            (Decision::Reject, true) => self.wrong_rejections += 1,
+            (Decision::Reject, false) => self.correct_rejections += 1,
+            (Decision::Review, _) => {}
+        }
+        match decision {
+            Decision::Approve => self.approved += 1,
+            Decision::Review => self.reviewed += 1,
+            Decision::Reject => self.rejected += 1,
+        }
+    }
+
+    /// Share of compliant photos approved without a reviewer.
+    pub fn automation_rate(&self) -> f64 {
+        share(self.correct_approvals, self.compliant)
+    }
+
+    /// Share of all photos sent to a reviewer.
+    pub fn review_rate(&self) -> f64 {
+        share(self.reviewed, self.photos)
+    }
+}
+
+fn share(n: usize, of: usize) -> f64 {
+    if of == 0 {
+        0.0
+    } else {
+        n as f64 / of as f64
+    }
+}
+
+/// Engine status against the label for one rule.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct StatusCounts {
+    pub fail: usize,
+    pub uncertain: usize,
+    pub pass: usize,
+}
+
+impl StatusCounts {
+    fn add(&mut self, s: Status) {
+        match s {
+            Status::Fail => self.fail += 1,
+            Status::Uncertain => self.uncertain += 1,
+            Status::Pass => self.pass += 1,
+        }
+    }
+
+    pub fn total(&self) -> usize {
+        self.fail + self.uncertain + self.pass
+    }
+}
+
+/// One rule over the photos whose label judges it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleStats {
+    pub rule: RuleId,
+    /// Photos labelled as breaking the rule, by engine status.
+    pub broken: StatusCounts,
+    /// Photos labelled as keeping the rule, by engine status.
+    pub kept: StatusCounts,
+    /// Of the photos the engine fails on this rule, the share that do break it.
+    pub precision: Option<f64>,
+    /// Of the photos that break the rule, the share the engine fails.
+    pub recall: Option<f64>,
+    /// Of the photos that break the rule, the share the engine does not pass (fail or uncertain):
+    /// below 1, a broken rule slips through this rule unseen.
+    pub flagged_recall: Option<f64>,
+    /// Measured values (photos where the rule has one), for the distributions.
+    pub values_kept: Vec<f64>,
+    pub values_broken: Vec<f64>,
+}
+
+/// Per-rule confusion and value distributions under the table's profile.
+pub fn rule_stats(photos: &[Checked], table: &Table) -> Vec<RuleStats> {
+    let mut out = Vec::new();
+    for rule in RuleId::ALL {
+        let mut s = RuleStats {
+            rule,
+            broken: StatusCounts::default(),
+            kept: StatusCounts::default(),
+            precision: None,
+            recall: None,
+            flagged_recall: None,
+            values_kept: Vec::new(),
+            values_broken: Vec::new(),
+        };
+        for (i, p) in photos.iter().enumerate() {
+            if p.label.unjudged.contains(&rule) {
+                continue;
+            }
+            if p.report.error.is_some() {
+                continue;
+            }
+            let result = p.report.rule(rule);
+            // A look the profile does not review is absent from the report: it passed unseen.
+            if result.is_none() && !rejudge::is_attribute(rule) {
+                continue;
+            }
+            let broken = p.label.breaks(rule);
+            let (status, _) = table.status(i, rule);
+            if broken {
+                s.broken.add(status);
+            } else {
+                s.kept.add(status);
+            }
+            if let Some(v) = result.and_then(|r| r.value) {
+                if broken {
+                    s.values_broken.push(v);
+                } else {
+                    s.values_kept.push(v);
+                }
+            }
+        }
+        if s.broken.total() + s.kept.total() == 0 {
+            continue;
+        }
+        let failed = s.broken.fail + s.kept.fail;
+        s.precision = (failed > 0).then(|| s.broken.fail as f64 / failed as f64);
+        let b = s.broken.total();
+        s.recall = (b > 0).then(|| s.broken.fail as f64 / b as f64);
+        s.flagged_recall = (b > 0).then(|| (s.broken.fail + s.broken.uncertain) as f64 / b as f64);
+        out.push(s);
+    }
+    out
+}
+
+/// Measured head length against the labelled crown and chin rows.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct LengthError {
+    /// Photos with both ground truth and a measured head.
+    pub photos: usize,
+    /// Median of |measured - true|, mm.
+    pub median: f64,
+    /// Largest |measured - true|, mm.
+    pub max: f64,
+    /// Mean of measured - true: above 0, the engine measures heads long.
+    pub mean_signed: f64,
+    /// Labelled photos where the engine found no head to measure.
+    pub unmeasured: usize,
+}
+
+/// The head-length error per photo (id, true mm, measured mm) and its summary.
+pub fn head_length_errors(
+    photos: &[Checked],
+    profile: &Profile,
+) -> (Vec<(String, f64, f64)>, Option<LengthError>) {
+    let mut each = Vec::new();
+    let mut unmeasured = 0;
+    for p in photos {
+        let Some(truth_px) = p.label.head_length_px() else {
+            continue;
+        };
+        if p.report.height == 0 {
+            unmeasured += 1;
+            continue;
+        }
+        let truth = profile.px_to_mm(truth_px, f64::from(p.report.height));
+        match p.report.head {
+            Some(h) => each.push((p.id.clone(), truth, h.length_mm)),
+            None => unmeasured += 1,
+        }
+    }
+    if each.is_empty() {
+        return (each, None);
+    }
+    let mut abs: Vec<f64> = each.iter().map(|(_, t, m)| (m - t).abs()).collect();
+    abs.sort_by(f64::total_cmp);
+    let summary = LengthError {
+        photos: each.len(),
+        median: round3(median(&abs)),
+        max: round3(abs[abs.len() - 1]),
+        mean_signed: round3(each.iter().map(|(_, t, m)| m - t).sum::<f64>() / each.len() as f64),
+        unmeasured,
+    };
+    (each, Some(summary))
+}
+
+/// Median of sorted values.
+pub fn median(sorted: &[f64]) -> f64 {
+    let n = sorted.len();
+    if n == 0 {
+        return f64::NAN;
+    }
+    if n % 2 == 1 {
+        sorted[n / 2]
+    } else {
+        (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
+    }
+}
+
+pub fn round3(v: f64) -> f64 {
+    (v * 1000.0).round() / 1000.0
+}
+
+/// The limit of a rule as a profile holds it, for display.
+pub fn limit_text(limit: &Limit) -> String {
+    let mut parts = Vec::new();
+    if let Some(v) = limit.min {
+        parts.push(format!("min {v}"));
+    }
+    if let Some(v) = limit.max {
+        parts.push(format!("max {v}"));
+    }
+    if limit.margin > 0.0 {
+        parts.push(format!("margin {}", limit.margin));
+    }
+    if let Some(v) = limit.reject_below {
+        parts.push(format!("reject below {v}"));
+    }
+    if let Some(v) = limit.reject_above {
+        parts.push(format!("reject above {v}"));
+    }
+    parts.join(", ")
+}
