@@ -321,3 +321,98 @@ pub fn limit_text(limit: &Limit) -> String {
     }
     parts.join(", ")
 }
+
+#[cfg(test)]
+mod tests {
+    use photocheck_core::{Profile, RuleId};
+
+    use super::*;
+    use crate::fixtures::photo;
+
+    #[test]
+    fn decisions_are_counted_against_the_labels() {
+        let mut p = Profile::default_profile();
+        p.attributes.review.clear();
+        let photos = vec![
+            photo("ok", &[(RuleId::Background, 4.0)], &[], &p),
+            photo("doubt", &[(RuleId::Background, 13.0)], &[], &p),
+            photo("wrongly-rejected", &[(RuleId::Background, 60.0)], &[], &p),
+            photo(
+                "slipped",
+                &[(RuleId::Background, 4.0)],
+                &[RuleId::Eyewear],
+                &p,
+            ),
+            photo(
+                "caught",
+                &[(RuleId::Background, 60.0)],
+                &[RuleId::Background],
+                &p,
+            ),
+        ];
+        let table = Table::new(&photos, &p);
+        let c = table.counts(&photos);
+        assert_eq!((c.photos, c.compliant, c.non_compliant), (5, 3, 2));
+        assert_eq!((c.approved, c.reviewed, c.rejected), (2, 1, 2));
+        assert_eq!(
+            (c.false_approvals, c.wrong_rejections, c.correct_rejections),
+            (1, 1, 1)
+        );
+        assert!((c.automation_rate() - 1.0 / 3.0).abs() < 1e-9);
+        assert!((c.review_rate() - 0.2).abs() < 1e-9);
+
+        let stats = rule_stats(&photos, &table);
+        let bg = stats.iter().find(|s| s.rule == RuleId::Background).unwrap();
+        assert_eq!(
+            (
+                bg.broken.fail,
+                bg.kept.fail,
+                bg.kept.uncertain,
+                bg.kept.pass
+            ),
+            (1, 1, 1, 2)
+        );
+        assert_eq!((bg.precision, bg.recall), (Some(0.5), Some(1.0)));
+        assert_eq!(bg.values_broken, vec![60.0]);
+        let eyewear = stats.iter().find(|s| s.rule == RuleId::Eyewear).unwrap();
+        assert_eq!(
+            eyewear.flagged_recall,
+            Some(0.0),
+            "an unreviewed look passes unseen"
+        );
+    }
+
+    #[test]
+    fn head_length_error_is_measured_against_labelled_rows() {
+        let p = Profile::default_profile();
+        let mut a = photo("a", &[], &[], &p);
+        let mut b = photo("b", &[], &[], &p);
+        for (c, measured, rows) in [(&mut a, 20.0, (15.0, 255.0)), (&mut b, 21.0, (15.0, 258.0))] {
+            c.report.height = 378;
+            c.label.crown_y = Some(rows.0);
+            c.label.chin_y = Some(rows.1);
+            c.report.head = Some(photocheck_core::HeadReport {
+                crown_y: 0.0,
+                chin_y: 0.0,
+                left_x: 0.0,
+                right_x: 0.0,
+                centre_x: 0.0,
+                length_px: 0.0,
+                width_px: 0.0,
+                length_mm: measured,
+                width_mm: 0.0,
+                centre_offset_mm: 0.0,
+                top_margin_ref_px: 0.0,
+                crown_at_edge: false,
+                chin_from_edge: true,
+            });
+        }
+        let (each, e) = head_length_errors(&[a, b], &p);
+        let e = e.unwrap();
+        // 240 px of 378 = 20.317 mm; 243 px = 20.571 mm.
+        assert_eq!(each.len(), 2);
+        assert_eq!(e.photos, 2);
+        assert!((e.max - 0.429).abs() < 0.002, "{e:?}");
+        assert!((e.median - (0.317 + 0.429) / 2.0).abs() < 0.002, "{e:?}");
+    }
+}

@@ -152,7 +152,8 @@ pub fn sweeps(photos: &[Checked], profile: &Profile) -> Vec<Sweep> {
     jobs.into_par_iter()
         .map(|(rule, bound, current)| {
             let vals = values(photos, rule);
-            let grid = sweep_grid(&vals, bound, current);
+            let margin = profile.rules.get(rule).map_or(0.0, |l| l.margin);
+            let grid = sweep_grid(&vals, bound, current, margin);
             let mut trial = profile.clone();
             let mut table = base.clone();
             let points = grid
@@ -178,11 +179,12 @@ pub fn sweeps(photos: &[Checked], profile: &Profile) -> Vec<Sweep> {
 }
 
 /// Evenly spaced values over the measured range padded by a tenth, always including the current one.
-fn sweep_grid(vals: &[f64], bound: Bound, current: f64) -> Vec<f64> {
+fn sweep_grid(vals: &[f64], bound: Bound, current: f64, margin: f64) -> Vec<f64> {
     let (mut lo, mut hi) = match bound {
         Bound::Margin => (0.0, (current * 3.0).max(f64::EPSILON)),
+        // Wide enough that the pass boundary (a margin inside the limit) crosses every value.
         _ => match (vals.first(), vals.last()) {
-            (Some(&a), Some(&b)) => (a.min(current), b.max(current)),
+            (Some(&a), Some(&b)) => ((a - margin).min(current), (b + margin).max(current)),
             _ => (current * 0.5, current * 1.5),
         },
     };
@@ -227,7 +229,7 @@ pub struct LookEvidence {
     pub reviewed: bool,
     /// Photos labelled as breaking this look.
     pub breaking: usize,
-    /// Of those, how many would be approved if this look alone were not reviewed.
+    /// Of those, how many the measured rules alone would approve (no look reviewed).
     pub approved_if_unreviewed: usize,
     pub dropped: bool,
 }
@@ -256,6 +258,11 @@ pub fn propose(photos: &[Checked], base: &Profile) -> Proposal {
     };
     let mut changes = Vec::new();
 
+    // A look may go unreviewed only if the measured rules alone stop every photo breaking it: judged
+    // with no look reviewed at all, since a photo reviewed for another look would otherwise hide it.
+    let mut measured_only = profile.clone();
+    measured_only.attributes.review.clear();
+    let bare = Table::new(photos, &measured_only);
     let mut looks = Vec::new();
     for rule in [
         RuleId::EyesOpen,
@@ -267,16 +274,17 @@ pub fn propose(photos: &[Checked], base: &Profile) -> Proposal {
         let breaking: Vec<usize> = (0..photos.len())
             .filter(|&i| photos[i].label.breaks(rule))
             .collect();
+        let approved_if_unreviewed = breaking
+            .iter()
+            .filter(|&&i| bare.decision(i) == photocheck_core::Decision::Approve)
+            .count();
         let mut trial = profile.clone();
         trial.attributes.review.retain(|r| *r != rule);
         let mut t = table.clone();
         t.rejudge_rule(photos, &trial, rule);
-        let approved_if_unreviewed = breaking
-            .iter()
-            .filter(|&&i| t.decision(i) == photocheck_core::Decision::Approve)
-            .count();
         let dropped = reviewed
             && breaking.len() >= MIN_LOOK_EVIDENCE
+            && approved_if_unreviewed == 0
             && score(&t.counts(photos)) <= score(&table.counts(photos));
         if dropped {
             changes.push(Change {
@@ -504,5 +512,135 @@ mod tests {
     fn candidates_sit_between_measured_values() {
         let c = candidates(&[1.0, 2.0, 2.0, 4.0], Bound::Max, 3.5);
         assert_eq!(c, vec![1.5, 3.0, 3.5]);
+    }
+}
+
+#[cfg(test)]
+mod proposal_tests {
+    use photocheck_core::{Profile, RuleId};
+
+    use super::*;
+    use crate::fixtures::photo;
+    use crate::metrics::Table;
+
+    /// The default profile with no looks reviewed, so measured rules alone decide.
+    fn unreviewed() -> Profile {
+        let mut p = Profile::default_profile();
+        p.attributes.review.clear();
+        p
+    }
+
+    fn bg(id: &str, delta_e: f64, broken: bool, p: &Profile) -> Checked {
+        let breaks: &[RuleId] = if broken { &[RuleId::Background] } else { &[] };
+        photo(
+            id,
+            &[(RuleId::Background, delta_e), (RuleId::HeadLength, 20.5)],
+            breaks,
+            p,
+        )
+    }
+
+    #[test]
+    fn a_doubtful_compliant_photo_is_automated_when_no_broken_one_gets_through() {
+        let p = unreviewed();
+        let photos = vec![
+            bg("a", 5.0, false, &p),
+            bg("b", 8.0, false, &p),
+            bg("c", 16.0, false, &p),
+            bg("d", 25.0, true, &p),
+            bg("e", 30.0, true, &p),
+        ];
+        let before = Table::new(&photos, &p).counts(&photos);
+        assert_eq!((before.correct_approvals, before.false_approvals), (2, 0));
+        let prop = propose(&photos, &p);
+        let l = prop.profile.rules.background;
+        let pass_below = l.max.unwrap() - l.margin;
+        assert!(pass_below > 16.0 && pass_below <= 25.0, "{l:?}");
+        assert_eq!(
+            (prop.counts.correct_approvals, prop.counts.false_approvals),
+            (3, 0)
+        );
+        assert!(prop.changes.iter().any(|c| c.key == "rules.background.max"));
+        assert_eq!(
+            prop.profile.rules.head_length, p.rules.head_length,
+            "published limits stay"
+        );
+    }
+
+    #[test]
+    fn a_false_approval_is_removed_at_the_least_cost() {
+        let p = unreviewed();
+        let photos = vec![
+            bg("a", 5.0, false, &p),
+            bg("b", 8.0, false, &p),
+            bg("bad", 10.0, true, &p),
+        ];
+        assert_eq!(Table::new(&photos, &p).counts(&photos).false_approvals, 1);
+        let prop = propose(&photos, &p);
+        assert_eq!(prop.counts.false_approvals, 0);
+        assert_eq!(
+            prop.counts.correct_approvals, 2,
+            "both clean photos still approved"
+        );
+        let l = prop.profile.rules.background;
+        let pass_below = l.max.unwrap() - l.margin;
+        assert!(pass_below > 8.0 && pass_below <= 10.0, "{l:?}");
+    }
+
+    #[test]
+    fn looks_stay_reviewed_without_evidence_or_when_dropping_them_approves_a_broken_photo() {
+        let p = Profile::default_profile();
+        let glasses = |id: &str, bg_value: f64| {
+            photo(
+                id,
+                &[(RuleId::Background, bg_value)],
+                &[RuleId::Eyewear],
+                &p,
+            )
+        };
+        // Five photos with sunglasses, all clean otherwise: reviewing eyewear is what stops them.
+        let photos: Vec<Checked> = (0..5).map(|i| glasses(&format!("g{i}"), 4.0)).collect();
+        let prop = propose(&photos, &p);
+        let eyewear = prop
+            .looks
+            .iter()
+            .find(|l| l.rule == RuleId::Eyewear)
+            .unwrap();
+        assert_eq!(
+            (
+                eyewear.breaking,
+                eyewear.approved_if_unreviewed,
+                eyewear.dropped
+            ),
+            (5, 5, false)
+        );
+        assert!(prop.profile.attributes.review.contains(&RuleId::Eyewear));
+        let eyes = prop
+            .looks
+            .iter()
+            .find(|l| l.rule == RuleId::EyesOpen)
+            .unwrap();
+        assert_eq!(
+            (eyes.breaking, eyes.dropped),
+            (0, false),
+            "no evidence, no change"
+        );
+        assert!(prop.profile.attributes.review.contains(&RuleId::EyesOpen));
+    }
+
+    #[test]
+    fn sweeps_show_false_approvals_rising_as_a_limit_loosens() {
+        let p = unreviewed();
+        let photos = vec![bg("a", 5.0, false, &p), bg("bad", 20.0, true, &p)];
+        let all = sweeps(&photos, &p);
+        let s = all
+            .iter()
+            .find(|s| s.key == "rules.background.max")
+            .unwrap();
+        let at = |v: f64| s.points.iter().filter(|x| x.value <= v).last().unwrap();
+        assert_eq!(at(14.0).false_approvals, 0);
+        assert_eq!(s.points.last().unwrap().false_approvals, 1);
+        assert_eq!(at(14.0).automation_rate, 1.0);
+        assert!(s.points.first().unwrap().automation_rate < 1.0);
     }
 }
