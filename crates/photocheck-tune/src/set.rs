@@ -58,7 +58,7 @@ pub struct SetInfo {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Label {
     pub compliant: bool,
-    /// Rules the photo breaks; empty exactly when compliant.
+    /// Rules the photo breaks; empty when compliant (and for a rejection no rule covers, with a note).
     pub breaks: Vec<RuleId>,
     /// Rules the labeller could not judge: left out of those rules' confusion matrices.
     pub unjudged: Vec<RuleId>,
@@ -365,7 +365,7 @@ mod tests {
                 "unknown rule \"head_lenght\"",
             ),
             ("a.jpg,yes,background,,,,,,\n", "cannot break"),
-            ("a.jpg,no,,,,,,,\n", "at least one rule"),
+            ("a.jpg,no,,,,,,,\n", "must name the rules"),
             ("a.jpg,yes,,300,200,,,,\n", "must be above"),
             ("a.jpg,yes,,300,,,,,\n", "both crown_y and chin_y"),
             (

@@ -5,6 +5,7 @@ mod account;
 mod batch;
 mod check;
 mod deadline;
+mod export;
 mod profile;
 mod service;
 

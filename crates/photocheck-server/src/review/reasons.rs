@@ -1,6 +1,8 @@
 //! The reasons a reviewer may give for a rejection: the published photo rules, each with the key that
 //! toggles it on the item page and the message the applicant gets.
 
+use photocheck_core::RuleId;
+
 /// One rejection reason.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReviewReason {
@@ -88,6 +90,34 @@ pub const REASONS: [ReviewReason; 16] = [
     ),
 ];
 
+/// The engine rules a reviewer's reason covers, the one it names most directly first: how reviewer
+/// decisions become labels for threshold tuning (`photocheck samples export`).
+pub fn rules_of(code: &str) -> &'static [RuleId] {
+    use RuleId::*;
+    match code {
+        "background-not-white" => &[
+            Background,
+            BackgroundUniformity,
+            BackgroundClutter,
+            BackgroundShadow,
+        ],
+        "head-size" => &[HeadLength, HeadWidth],
+        "head-position" => &[HeadCentring, TopMargin],
+        "uneven-light" => &[Lighting, BackgroundShadow],
+        "exposure" => &[Exposure, Brightness, DynamicRange],
+        "blurred" => &[Sharpness],
+        "not-colour" => &[Colour],
+        "hat-glasses-mask" => &[Headwear, Eyewear],
+        "eyes-closed" => &[EyesOpen],
+        "hair-covers-face" => &[Headwear],
+        "uniform" => &[Clothing],
+        "heavy-makeup" | "retouched" => &[Retouching],
+        "not-recent" => &[Recency],
+        "wrong-person" => &[FaceCount],
+        _ => &[],
+    }
+}
+
 pub fn by_code(code: &str) -> Option<&'static ReviewReason> {
     REASONS.iter().find(|r| r.code == code)
 }
@@ -104,6 +134,18 @@ pub fn applicant_reasons(codes: &[String]) -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_reason_but_inappropriate_content_names_the_rules_it_covers() {
+        for r in REASONS {
+            assert_eq!(
+                rules_of(r.code).is_empty(),
+                r.code == "inappropriate",
+                "{}",
+                r.code
+            );
+        }
+    }
 
     #[test]
     fn codes_and_keys_are_unique_and_clear_of_the_page_keys() {
