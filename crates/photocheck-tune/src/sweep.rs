@@ -320,13 +320,16 @@ pub fn propose(photos: &[Checked], base: &Profile) -> Proposal {
             };
             let cur_limit = *cur_limit;
             let kept = kept_values(photos, rule);
-            let candidates = candidates(&values(photos, rule), bound, current);
+            let clear = clearance(orig_limit, bound);
+            let mut candidates = candidates(&values(photos, rule), bound, current);
+            // Going back to where it started is always an option, and the preferred one among equals.
+            candidates.push(original);
             let best = candidates
                 .into_par_iter()
                 .filter_map(|c| {
                     let mut l = cur_limit;
                     bound.set(&mut l, c);
-                    if !consistent(&l) || !clear_of_kept(&l, bound, &kept) {
+                    if !consistent(&l) || !clear_of_kept(&l, bound, &kept, clear) {
                         return None;
                     }
                     let mut trial = profile.clone();
@@ -407,17 +410,27 @@ fn kept_values(photos: &[Checked], rule: RuleId) -> Vec<f64> {
         .collect()
 }
 
-/// A reject bound may not come within the rule's margin of a photo that keeps the rule, so the
-/// proposal does not learn to reject whatever the set happens not to contain.
-fn clear_of_kept(l: &Limit, bound: Bound, kept: &[f64]) -> bool {
-    let m = l.margin;
+/// How far a reject bound must stay from every photo that keeps the rule: its margin plus a tenth of
+/// the starting gap between the limit and the reject bound. Without it a set with few compliant
+/// photos would teach the proposal to reject whatever the set happens not to contain.
+fn clearance(original: &Limit, bound: Bound) -> f64 {
+    let gap = match bound {
+        Bound::RejectBelow => original.min.zip(original.reject_below).map(|(m, r)| m - r),
+        Bound::RejectAbove => original.max.zip(original.reject_above).map(|(m, r)| r - m),
+        _ => None,
+    };
+    original.margin + 0.1 * gap.unwrap_or(0.0).abs()
+}
+
+/// A reject bound that keeps `clearance` from every photo that keeps the rule.
+fn clear_of_kept(l: &Limit, bound: Bound, kept: &[f64], clearance: f64) -> bool {
     match bound {
         Bound::RejectBelow => l
             .reject_below
-            .is_none_or(|r| kept.iter().all(|&v| v >= r + m)),
+            .is_none_or(|r| kept.iter().all(|&v| v >= r + clearance)),
         Bound::RejectAbove => l
             .reject_above
-            .is_none_or(|r| kept.iter().all(|&v| v <= r - m)),
+            .is_none_or(|r| kept.iter().all(|&v| v <= r - clearance)),
         _ => true,
     }
 }
@@ -495,8 +508,11 @@ mod tests {
             reject_above: Some(40.0),
             ..Limit::default()
         };
-        assert!(clear_of_kept(&l, Bound::RejectAbove, &[10.0, 36.0]));
-        assert!(!clear_of_kept(&l, Bound::RejectAbove, &[10.0, 38.0]));
+        // margin 3 + a tenth of the 26 between max and reject_above.
+        let c = clearance(&l, Bound::RejectAbove);
+        assert!((c - 5.6).abs() < 1e-9, "{c}");
+        assert!(clear_of_kept(&l, Bound::RejectAbove, &[10.0, 34.0], c));
+        assert!(!clear_of_kept(&l, Bound::RejectAbove, &[10.0, 35.0], c));
     }
 
     #[test]
