@@ -103,7 +103,7 @@ pub fn page(t: &Tuning, profile: &Profile, thumbs: &[Option<String>]) -> String 
                 h2 { "Misjudged photos (" (s.misjudged.len()) ")" }
                 p.muted { "False approvals first, then wrong rejections, then photos where a rule they break passed (something else stopped them). Overlays as " code { "photocheck check --annotate" } " draws them." }
                 div.grid {
-                    @for (i, m) in s.misjudged.iter().enumerate() {
+                    @for (i, m) in s.misjudged.iter().enumerate().take(super::MAX_THUMBNAILS) {
                         div.card {
                             @if let Some(Some(src)) = thumbs.get(i) { img src=(src) alt=(m.id); }
                             b class=(if m.kind == Misjudgement::FalseApproval { "bad" } else { "" }) {
@@ -120,6 +120,9 @@ pub fn page(t: &Tuning, profile: &Profile, thumbs: &[Option<String>]) -> String 
                             @if !m.note.is_empty() { br; span.muted { (m.note) } }
                         }
                     }
+                }
+                @if s.misjudged.len() > super::MAX_THUMBNAILS {
+                    p { (s.misjudged.len() - super::MAX_THUMBNAILS) " more in " code { "summary.json" } " (" code { "misjudged" } ")." }
                 }
                 h2 { "Rules" }
                 p.muted {

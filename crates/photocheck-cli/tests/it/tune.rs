@@ -1,0 +1,186 @@
+//! `photocheck tune` and `compare` on the shipped labels of the shared photos plus a set built from
+//! them: the report files, the numbers the issue asks for, and zero false approvals with the default
+//! profile.
+
+use std::path::Path;
+
+use photocheck_core::Profile;
+use serde_json::Value;
+
+use crate::{code, real_photos, run, stderr};
+
+fn samples_dir() -> &'static Path {
+    Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../samples/shared-raw"
+    ))
+}
+
+#[test]
+fn tune_reports_zero_false_approvals_for_the_default_profile_and_writes_the_report() {
+    if real_photos().is_none() {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let built = tmp.path().join("built");
+    let o = run(&[
+        "samples".as_ref(),
+        "build".as_ref(),
+        "--from".as_ref(),
+        samples_dir().as_os_str(),
+        "--out".as_ref(),
+        built.as_os_str(),
+        "--only".as_ref(),
+        "ok,head-24.0mm,desaturated,bg-tint-blue,second-face".as_ref(),
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+
+    let out = tmp.path().join("report");
+    let o = run(&[
+        "tune".as_ref(),
+        samples_dir().as_os_str(),
+        built.as_os_str(),
+        "--out".as_ref(),
+        out.as_os_str(),
+        "--json".as_ref(),
+    ]);
+    assert_eq!(code(&o), 0, "no false approvals, exit 0: {}", stderr(&o));
+    let summary: Value = serde_json::from_slice(&o.stdout).expect("--json prints the summary");
+    let on_disk: Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("summary.json")).expect("summary.json"),
+    )
+    .expect("summary.json is JSON");
+    assert_eq!(summary, on_disk);
+    assert_eq!(
+        summary["false_approvals"], 0,
+        "the shipped profile approves no non-compliant photo"
+    );
+    let built_photos = summary["sets"][1]["photos"].as_u64().expect("two sets");
+    assert_eq!(summary["photos"].as_u64(), Some(115 + built_photos));
+    for key in ["automation_rate", "review_rate"] {
+        let v = summary[key].as_f64().unwrap_or(-1.0);
+        assert!((0.0..=1.0).contains(&v), "{key} = {v}");
+    }
+    assert!(summary["wrong_rejections"].is_u64());
+    let err = &summary["head_length_error_mm"];
+    assert!(err["photos"].as_u64().unwrap_or(0) >= 100, "{err}");
+    let (median, max) = (
+        err["median"].as_f64().unwrap(),
+        err["max"].as_f64().unwrap(),
+    );
+    assert!(median > 0.0 && median < 1.5 && max >= median, "{err}");
+    assert!(summary["sweeps"].as_array().is_some_and(|s| s.len() > 30));
+    let bg = summary["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["rule"] == "background")
+        .expect("background stats");
+    assert!(bg["broken"]["fail"].as_u64().unwrap() > 50, "{bg}");
+
+    let html = std::fs::read_to_string(out.join("report.html")).expect("report.html");
+    assert!(
+        html.matches("<svg").count() > 40,
+        "histograms and sweeps are drawn"
+    );
+    assert!(html.contains("false approvals") && html.contains("misjudged/000.jpg"));
+    assert!(out.join("misjudged/000.jpg").is_file());
+    let tuned = std::fs::read_to_string(out.join("tuned-profile.toml")).expect("tuned profile");
+    let tuned = Profile::from_toml(&tuned).expect("the proposal is a valid profile");
+    assert_eq!(
+        tuned.rules.head_length.min,
+        Some(19.0),
+        "published limits do not move"
+    );
+
+    // The proposal keeps zero false approvals, and compare says which photos it changes.
+    let o = run(&[
+        "compare".as_ref(),
+        "cn-driving-licence".as_ref(),
+        out.join("tuned-profile.toml").as_os_str(),
+        built.as_os_str(),
+        "--json".as_ref(),
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let cmp: Value = serde_json::from_slice(&o.stdout).expect("compare --json");
+    assert_eq!(cmp["b"]["false_approvals"], 0);
+    for c in cmp["changes"].as_array().expect("changes") {
+        assert_ne!(c["from"], c["to"], "{c}");
+        assert!(
+            !c["rules"].as_array().unwrap().is_empty(),
+            "a change names its rules: {c}"
+        );
+    }
+}
+
+#[test]
+fn a_profile_that_approves_a_non_compliant_photo_exits_1_and_names_it() {
+    if real_photos().is_none() {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tempdir");
+    // Everything passes: no looks reviewed, no limits worth the name.
+    let mut lax = Profile::default_profile();
+    lax.attributes.review.clear();
+    for (id, _) in Profile::default_profile().rules.iter() {
+        let l = lax.rules.get_mut(id).expect("a limit");
+        *l = photocheck_core::profile::Limit {
+            min: Some(-1e9),
+            max: Some(1e9),
+            ..Default::default()
+        };
+    }
+    let path = tmp.path().join("lax.toml");
+    std::fs::write(&path, lax.to_toml()).expect("profile written");
+    // The shared photos carry no capture date (never approvable); derived ones do.
+    let built = tmp.path().join("built");
+    let o = run(&[
+        "samples".as_ref(),
+        "build".as_ref(),
+        "--from".as_ref(),
+        samples_dir().as_os_str(),
+        "--out".as_ref(),
+        built.as_os_str(),
+        "--only".as_ref(),
+        "ok,desaturated".as_ref(),
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = run(&[
+        "--profile".as_ref(),
+        path.as_os_str(),
+        "tune".as_ref(),
+        built.as_os_str(),
+        "--json".as_ref(),
+    ]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let summary: Value = serde_json::from_slice(&o.stdout).expect("summary");
+    let fa = summary["false_approvals"].as_u64().unwrap();
+    assert!(fa > 10, "{fa}");
+    let named = summary["misjudged"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["kind"] == "false_approval")
+        .count() as u64;
+    assert_eq!(named, fa);
+}
+
+#[test]
+fn a_missing_or_bad_sample_set_is_a_clear_error() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let o = run(&["tune".as_ref(), tmp.path().as_os_str()]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("no labels.csv"), "{}", stderr(&o));
+    std::fs::write(
+        tmp.path().join("labels.csv"),
+        "file,compliant,breaks\nx.jpg,no,hat\n",
+    )
+    .expect("labels");
+    let o = run(&["tune".as_ref(), tmp.path().as_os_str()]);
+    assert_eq!(code(&o), 2);
+    assert!(
+        stderr(&o).contains("row 2") && stderr(&o).contains("unknown rule \"hat\""),
+        "{}",
+        stderr(&o)
+    );
+}
