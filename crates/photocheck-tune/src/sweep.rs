@@ -653,7 +653,7 @@ mod proposal_tests {
             .iter()
             .find(|s| s.key == "rules.background.max")
             .unwrap();
-        let at = |v: f64| s.points.iter().filter(|x| x.value <= v).last().unwrap();
+        let at = |v: f64| s.points.iter().rfind(|x| x.value <= v).unwrap();
         assert_eq!(at(14.0).false_approvals, 0);
         assert_eq!(s.points.last().unwrap().false_approvals, 1);
         assert_eq!(at(14.0).automation_rate, 1.0);

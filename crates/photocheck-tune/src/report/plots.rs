@@ -13,6 +13,9 @@ const LIMIT: RGBColor = RGBColor(20, 20, 20);
 const PROPOSED: RGBColor = RGBColor(30, 90, 220);
 const BINS: usize = 30;
 
+/// A named, coloured line of (x, y) points.
+type Curve = (&'static str, RGBColor, Vec<(f64, f64)>);
+
 /// Histograms of a rule's measured values (kept vs broken, stacked in each bin), with the limits
 /// (solid), the doubt band (dashed), the reject bounds (red) and the proposed limits (blue).
 pub fn histogram(stats: &RuleStats, limit: &Limit, proposed: Option<&Limit>) -> String {
@@ -179,7 +182,7 @@ pub fn sweep(s: &Sweep) -> String {
         let line = |f: fn(&crate::sweep::Point) -> f64| -> Vec<(f64, f64)> {
             s.points.iter().map(|p| (p.value, f(p))).collect()
         };
-        let series: [(&str, RGBColor, Vec<(f64, f64)>); 2] = [
+        let series: [Curve; 2] = [
             ("automation %", KEPT, line(|p| p.automation_rate * 100.0)),
             (
                 "review %",
@@ -196,7 +199,7 @@ pub fn sweep(s: &Sweep) -> String {
                     })
                 });
         }
-        let counts: [(&str, RGBColor, Vec<(f64, f64)>); 2] = [
+        let counts: [Curve; 2] = [
             (
                 "false approvals",
                 BROKEN,
