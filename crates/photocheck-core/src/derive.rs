@@ -8,6 +8,8 @@ use std::collections::VecDeque;
 use std::io::Cursor;
 
 use image::{imageops, DynamicImage, GrayImage, ImageError, ImageFormat, Luma, Rgb, RgbImage};
+use imageproc::distance_transform::Norm;
+use imageproc::morphology::{dilate, erode};
 
 use crate::geometry::luma;
 use crate::intake::{self, IntakeError};
@@ -91,7 +93,7 @@ impl Placement {
     /// Where the frame `(w, h)` leaves a photo `(pw, ph)` (and is padded white): left, top, right,
     /// bottom.
     pub fn leaves(&self, (w, h): (u32, u32), (pw, ph): (u32, u32)) -> [bool; 4] {
-        // Half a photo px of slack: the edge pixel's own footprint is not padding.
+        // Up to half a photo px outside only softens the edge pixels; it makes no white band.
         [
             self.left < -0.5,
             self.top < -0.5,
@@ -245,41 +247,57 @@ pub fn decode_upright(bytes: &[u8], limits: &IntakeLimits) -> Result<RgbImage, I
 }
 
 /// Background of a portrait on a light wall: near-white pixels (luma at least 200, channels within
-/// 30 of each other) connected to the image border, 255 in the mask. The person's outline stops the
-/// fill, so a white shirt or the whites of the eyes inside it stay person.
+/// 30 of each other) connected to the top, left or right edge, 255 in the mask. The person's outline
+/// stops the fill, so a white shirt or the whites of the eyes inside it stay person; the bottom edge
+/// cuts through the body, so a white shirt there is no way in either.
 pub fn background_mask(image: &RgbImage) -> GrayImage {
     let (w, h) = image.dimensions();
-    let open = |x: u32, y: u32| {
+    let open = GrayImage::from_fn(w, h, |x, y| {
         let p = image.get_pixel(x, y).0;
         let spread = p.iter().max().unwrap_or(&0) - p.iter().min().unwrap_or(&0);
-        luma(p) >= 200 && spread <= 30
-    };
-    let mut mask = GrayImage::new(w, h);
-    let mut queue = VecDeque::new();
-    let border = (0..w)
-        .flat_map(|x| [(x, 0), (x, h.saturating_sub(1))])
-        .chain((0..h).flat_map(|y| [(0, y), (w.saturating_sub(1), y)]));
-    for (x, y) in border {
-        if w > 0 && h > 0 && mask.get_pixel(x, y)[0] == 0 && open(x, y) {
-            mask.put_pixel(x, y, Luma([255]));
-            queue.push_back((x, y));
-        }
-    }
-    while let Some((x, y)) = queue.pop_front() {
-        let around = [
-            (x.wrapping_sub(1), y),
-            (x + 1, y),
-            (x, y.wrapping_sub(1)),
-            (x, y + 1),
-        ];
-        for (nx, ny) in around {
-            if nx < w && ny < h && mask.get_pixel(nx, ny)[0] == 0 && open(nx, ny) {
-                mask.put_pixel(nx, ny, Luma([255]));
-                queue.push_back((nx, ny));
-            }
-        }
+        Luma([if luma(p) >= 200 && spread <= 30 {
+            255
+        } else {
+            0
+        }])
+    });
+    // A white collar can touch the wall through a gap a few px wide: the fill runs through the
+    // near-white pixels shrunk by `r`, which closes such gaps, and grows back by `r` within them.
+    let r = (w.min(h) as f64 * 0.006).round().clamp(1.0, 255.0) as u8;
+    let core = erode(&open, Norm::LInf, r);
+    let mut mask = dilate(&fill_from_sides(&core), Norm::LInf, r);
+    for (m, o) in mask.iter_mut().zip(open.iter()) {
+        *m = (*m).min(*o);
     }
     mask
+}
+
+/// The set (255) pixels of `open` connected to the top, left or right edge.
+fn fill_from_sides(open: &GrayImage) -> GrayImage {
+    let (w, h) = open.dimensions();
+    let mut filled = GrayImage::new(w, h);
+    let mut queue = VecDeque::new();
+    let visit = |x: u32, y: u32, filled: &mut GrayImage, queue: &mut VecDeque<(u32, u32)>| {
+        if x < w && y < h && filled.get_pixel(x, y)[0] == 0 && open.get_pixel(x, y)[0] > 0 {
+            filled.put_pixel(x, y, Luma([255]));
+            queue.push_back((x, y));
+        }
+    };
+    for x in 0..w {
+        visit(x, 0, &mut filled, &mut queue);
+    }
+    for y in 0..h {
+        visit(0, y, &mut filled, &mut queue);
+        visit(w.saturating_sub(1), y, &mut filled, &mut queue);
+    }
+    while let Some((x, y)) = queue.pop_front() {
+        // Wrapping below zero lands past the edge, which `visit` refuses.
+        visit(x.wrapping_sub(1), y, &mut filled, &mut queue);
+        visit(x + 1, y, &mut filled, &mut queue);
+        visit(x, y.wrapping_sub(1), &mut filled, &mut queue);
+        visit(x, y + 1, &mut filled, &mut queue);
+    }
+    filled
 }
 
 /// Share of the mask that is set, 0-1.
@@ -357,24 +375,29 @@ pub fn stored_for_orientation_6(upright: &RgbImage) -> RgbImage {
     imageops::rotate270(upright)
 }
 
-/// Another person's head pasted in front, in the top-left corner of `photo` (as far from the main
-/// head as it can be while wholly in the frame), three quarters the length of the main head. The
-/// patch is `other` around `other_head` with 35 % of its head length as margin, and only its person
-/// is pasted: its own light background is left out.
+/// Another person's head pasted in front, in the top-left corner of `photo`, three quarters the
+/// length of the main head: its crown 5 % of that length below the top and its face just inside the
+/// left edge, as far from the main face as a whole face can be. The patch is `other` around
+/// `other_head` with 35 % of its head length as margin; only an oval around the head, less its own
+/// light background, is pasted, so neither its shoulders nor its wall cover the main face.
 pub fn paste_second_head(
     photo: &RgbImage,
     main: HeadRows,
     other: &RgbImage,
     other_head: HeadRows,
 ) -> RgbImage {
-    // Ground truth gives rows, not the outline: a head is about three quarters as wide as long.
-    const WIDTH_PER_LENGTH: f64 = 0.75;
+    // Ground truth gives rows, not the outline: a head is about three quarters as wide as long,
+    // the face a little over half.
+    const HALF_WIDTH: f64 = 0.375;
+    const HALF_FACE: f64 = 0.28;
     const MARGIN: f64 = 0.35;
     const INSET: f64 = 0.05;
+    // The oval's half axes: the head with a little of its hair beyond the box.
+    const OVAL: (f64, f64) = (0.45, 0.58);
     let length = 0.75 * main.length();
     let scale = other_head.length() / length;
     let margin = MARGIN * length;
-    let half_width = WIDTH_PER_LENGTH * length / 2.0;
+    let half_width = HALF_WIDTH * length;
     let size = (
         (2.0 * (half_width + margin)).ceil() as u32,
         (length + 2.0 * margin).ceil() as u32,
@@ -385,15 +408,19 @@ pub fn paste_second_head(
     );
     let patch = resample(other, origin, scale, size);
     let patch_bg = background_mask(&patch);
-    // The head box INSET of a head length from the top and left edges; the margin may fall outside.
+    // Patch px of the head centre; where the patch's top-left corner lands in the photo.
+    let centre = (half_width + margin, margin + length / 2.0);
     let at = (
-        (INSET * length - margin).round() as i64,
+        (HALF_FACE * length - centre.0).round() as i64,
         (INSET * length - margin).round() as i64,
     );
     let mut out = photo.clone();
     for (x, y, p) in patch.enumerate_pixels() {
         let (ox, oy) = (at.0 + x as i64, at.1 + y as i64);
-        if patch_bg.get_pixel(x, y)[0] == 0
+        let dx = (x as f64 + 0.5 - centre.0) / (OVAL.0 * length);
+        let dy = (y as f64 + 0.5 - centre.1) / (OVAL.1 * length);
+        if dx * dx + dy * dy <= 1.0
+            && patch_bg.get_pixel(x, y)[0] == 0
             && (0..out.width() as i64).contains(&ox)
             && (0..out.height() as i64).contains(&oy)
         {
@@ -476,17 +503,17 @@ mod tests {
     const WHITE: Rgb<u8> = Rgb([255, 255, 255]);
     const DARK: Rgb<u8> = Rgb([0, 0, 0]);
 
-    /// White, with a dark rectangle "head": crown and chin are its top and bottom edges.
+    /// White, with a dark rectangle "head": crown and chin are its top and bottom edges. Edge
+    /// pixels are shaded by how much of them the rectangle covers, so edges between pixels are
+    /// where they are said to be.
     fn portrait(size: (u32, u32), head: HeadRows, half_width: f64) -> RgbImage {
+        let overlap = |at: u32, lo: f64, hi: f64| {
+            (hi.min(at as f64 + 1.0) - lo.max(at as f64)).clamp(0.0, 1.0)
+        };
         RgbImage::from_fn(size.0, size.1, |x, y| {
-            let (cx, cy) = (x as f64 + 0.5, y as f64 + 0.5);
-            let inside =
-                cy > head.crown_y && cy < head.chin_y && (cx - head.centre_x).abs() < half_width;
-            if inside {
-                DARK
-            } else {
-                WHITE
-            }
+            let (left, right) = (head.centre_x - half_width, head.centre_x + half_width);
+            let cover = overlap(x, left, right) * overlap(y, head.crown_y, head.chin_y);
+            Rgb([(255.0 * (1.0 - cover)).round() as u8; 3])
         })
     }
 
@@ -558,13 +585,18 @@ mod tests {
             let (left, right) =
                 crossings(&row(&framed, ((want.crown_y + want.chin_y) / 2.0) as u32));
             let centre_seen = (left + right) / 2.0;
+            // A fifth of an output px; when enlarging, a tenth of a photo px (the shaded edge
+            // pixel of the synthetic photo is itself only that exact). Half a photo px off, the
+            // usual pixel-centre slip, fails either way.
+            let photo_px = h / 32.0 * framing.head_mm / head.length();
+            let tolerance = 0.2f64.max(0.1 * photo_px);
             for (what, seen, truth) in [
                 ("crown", crown_seen, want.crown_y),
                 ("chin", chin_seen, want.chin_y),
                 ("centre", centre_seen, want.centre_x),
             ] {
                 assert!(
-                    (seen - truth).abs() < 0.2,
+                    (seen - truth).abs() < tolerance,
                     "{framing:?} {size:?}: {what} seen at {seen:.3}, truth {truth:.3}"
                 );
             }
@@ -574,8 +606,8 @@ mod tests {
     #[test]
     fn a_frame_past_the_photo_is_padded_white_and_says_where() {
         let head = HeadRows {
-            crown_y: 20.0,
-            chin_y: 220.0,
+            crown_y: 5.0,
+            chin_y: 205.0,
             centre_x: 100.0,
         };
         let photo = RgbImage::from_fn(200, 300, |_, _| Rgb([90, 120, 150]));
@@ -603,6 +635,23 @@ mod tests {
                 image.put_pixel(x, y, WHITE);
             }
         }
+        // A white shirt front reaching the bottom edge, and a white collar reaching the wall
+        // through a 2 px gap.
+        for y in 74..80 {
+            for x in 28..32 {
+                image.put_pixel(x, y, WHITE);
+            }
+        }
+        for y in 64..70 {
+            for x in 26..32 {
+                image.put_pixel(x, y, WHITE);
+            }
+        }
+        for y in 66..68 {
+            for x in 20..26 {
+                image.put_pixel(x, y, WHITE);
+            }
+        }
         for y in 0..10 {
             for x in 50..60 {
                 image.put_pixel(x, y, Rgb([255, 200, 200]));
@@ -614,8 +663,11 @@ mod tests {
         assert_eq!(mask.get_pixel(30, 30)[0], 0, "person");
         assert_eq!(mask.get_pixel(28, 52)[0], 0, "white enclosed by the person");
         assert_eq!(mask.get_pixel(55, 5)[0], 0, "coloured");
-        let want = (60.0 * 80.0 - 20.0 * 60.0 - 100.0) / (60.0 * 80.0);
-        assert!((mask_share(&mask) - want).abs() < 1e-9);
+        assert_eq!(mask.get_pixel(29, 66)[0], 0, "collar touching the wall");
+        assert_eq!(mask.get_pixel(21, 66)[0], 0, "the gap itself");
+        assert_eq!(mask.get_pixel(30, 79)[0], 0, "shirt at the bottom edge");
+        let wall = 60.0 * 80.0 - 20.0 * 60.0 - 100.0;
+        assert_eq!(mask_share(&mask), wall / (60.0 * 80.0));
     }
 
     #[test]
@@ -627,8 +679,8 @@ mod tests {
         assert_eq!(mask.get_pixel(5, 2)[0], 0);
 
         let grey = recolour_background(&image, &mask, [185, 185, 185]);
-        // Mean background: (43 * 250 + 240) / 44 = 249.77; relative brightness is kept.
-        let mean = (42.0 * 250.0 + 240.0) / 43.0;
+        // Mean background: (42 x 250 + 240) / 43; each pixel keeps its brightness relative to it.
+        let mean: f64 = (42.0 * 250.0 + 240.0) / 43.0;
         assert_eq!(
             grey.get_pixel(0, 0)[0],
             (185.0 * 250.0 / mean).round() as u8
@@ -670,7 +722,7 @@ mod tests {
         let blurred = blur(&image, 3.0);
         let at = |x| blurred.get_pixel(x, 5)[0];
         assert_eq!(at(0), 0);
-        assert_eq!(at(39), 255);
+        assert!(at(39) >= 254);
         assert!(at(18) > 40 && at(21) < 215, "{} {}", at(18), at(21));
         assert!((at(19) as i32 + at(20) as i32 - 255).abs() <= 2);
     }
@@ -747,7 +799,7 @@ mod tests {
     }
 
     #[test]
-    fn second_head_is_pasted_top_left_at_three_quarters_without_its_background() {
+    fn second_head_is_pasted_top_left_at_three_quarters_as_an_oval_without_its_background() {
         let main = HeadRows {
             crown_y: 40.0,
             chin_y: 240.0,
@@ -768,24 +820,22 @@ mod tests {
             }
         });
         let out = paste_second_head(&photo, main, &other, other_head);
-        let red: Vec<(u32, u32)> = out
-            .enumerate_pixels()
-            .filter(|(_, _, p)| p[0] > 150 && p[1] < 100)
-            .map(|(x, y, _)| (x, y))
-            .collect();
-        let top = red.iter().map(|p| p.1).min().unwrap();
-        let bottom = red.iter().map(|p| p.1).max().unwrap();
-        let left = red.iter().map(|p| p.0).min().unwrap();
-        let right = red.iter().map(|p| p.0).max().unwrap();
-        // 0.75 x 200 = 150 px long, inset 7.5 px; 112.5 px wide.
-        assert!((bottom + 1 - top).abs_diff(150) <= 2, "{top}..{bottom}");
-        assert!(
-            top.abs_diff(8) <= 1 && left.abs_diff(8) <= 1,
-            "{left}, {top}"
-        );
-        assert!((right + 1 - left).abs_diff(112) <= 2, "{left}..{right}");
+        let red = |x: u32, y: u32| {
+            let p = out.get_pixel(x, y);
+            p[0] > 150 && p[1] < 100
+        };
+        // 0.75 x 200 = 150 px long, crown 7.5 px down; centred 0.28 x 150 = 42 px from the left
+        // edge and 112.5 px wide, so its left 14 px are cut off.
+        let rows: Vec<u32> = (0..400).filter(|&y| red(42, y)).collect();
+        assert!(rows[0].abs_diff(8) <= 1, "{rows:?}");
+        assert!(rows.len().abs_diff(150) <= 2, "{rows:?}");
+        let cols: Vec<u32> = (0..300).filter(|&x| red(x, 82)).collect();
+        assert_eq!(cols[0], 0);
+        assert!(cols[cols.len() - 1].abs_diff(97) <= 1, "{cols:?}");
+        // Outside the oval the patch's own head is not pasted either.
+        assert_eq!(*out.get_pixel(96, 10), WHITE);
         // The other photo's white is not pasted: the main head shows through beside the red one.
-        assert_eq!(*out.get_pixel(140, 150), DARK);
+        assert_eq!(*out.get_pixel(104, 82), DARK);
         assert_eq!(*out.get_pixel(290, 10), WHITE);
     }
 }

@@ -7,7 +7,9 @@ mod check;
 mod deadline;
 mod export;
 mod profile;
+mod samples;
 mod service;
+mod tune;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -9,7 +9,8 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context as _, Result};
-use chrono::{Days, NaiveDate};
+use chrono::NaiveDate;
+use clap::builder::PossibleValuesParser;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use photocheck_tune::build::{self, BuildOptions, BuildSummary};
@@ -34,8 +35,13 @@ pub struct BuildArgs {
     /// Name of the set in set.toml; default the --out folder's name.
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
-    /// Make only these transformations (comma-separated names, e.g. ok,blurred); default all.
-    #[arg(long, value_name = "NAME,...", value_delimiter = ',')]
+    /// Make only these transformations (comma-separated); default all.
+    #[arg(
+        long,
+        value_name = "NAME,...",
+        value_delimiter = ',',
+        value_parser = PossibleValuesParser::new(build::TRANSFORMS.iter().map(|t| t.name)),
+    )]
     pub only: Vec<String>,
     /// Sources worked on at once; default: one per CPU core.
     #[arg(long, value_name = "N")]
@@ -55,7 +61,9 @@ pub fn run(args: BuildArgs) -> Result<()> {
     let today = today().today;
     let mut options = BuildOptions::new(args.out.clone(), today);
     options.size = args.size;
-    options.taken = args.taken.unwrap_or(today - Days::new(30));
+    if let Some(taken) = args.taken {
+        options.taken = taken;
+    }
     options.name = args.name;
     options.only = (!args.only.is_empty()).then_some(args.only);
 
@@ -66,9 +74,10 @@ pub fn run(args: BuildArgs) -> Result<()> {
     let threads = pool.current_num_threads();
     let bar = progress_bar();
     let summary = pool.install(|| {
-        build::build(&from, &options, |done, total| {
+        // One call per photo made or skipped; threads may report their counts out of order.
+        build::build(&from, &options, |_, total| {
             bar.set_length(total as u64);
-            bar.set_position(done as u64);
+            bar.inc(1);
         })
     });
     bar.finish_and_clear();
