@@ -263,9 +263,11 @@ fn parse_labels(text: &str, path: &Path, photos: &Path) -> Result<Vec<Sample>, S
         if compliant && !breaks.is_empty() {
             return Err(bad("a compliant photo cannot break rules".into()));
         }
-        if !compliant && breaks.is_empty() {
+        // A reviewer may reject for something no rule covers (inappropriate content); the note must
+        // then say what, so a forgotten breaks column is still caught.
+        if !compliant && breaks.is_empty() && row.note.is_empty() {
             return Err(bad(
-                "a non-compliant photo must name at least one rule it breaks".into(),
+                "a non-compliant photo must name the rules it breaks (or say why in note)".into(),
             ));
         }
         if let Some(both) = breaks.iter().find(|r| unjudged.contains(r)) {
@@ -348,6 +350,13 @@ mod tests {
         let b = &set.samples[1].label;
         assert_eq!(b.breaks, vec![RuleId::Background, RuleId::HeadLength]);
         assert!(b.breaks(RuleId::HeadLength) && !b.breaks(RuleId::Sharpness));
+    }
+
+    #[test]
+    fn a_rejection_no_rule_covers_needs_a_note() {
+        let (_d, set) = set_with("file,compliant,breaks,note\na.jpg,no,,inappropriate content\n");
+        let label = &set.unwrap().samples[0].label;
+        assert!(!label.compliant && label.breaks.is_empty());
     }
 
     #[test]
