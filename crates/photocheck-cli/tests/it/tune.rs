@@ -16,13 +16,9 @@ fn samples_dir() -> &'static Path {
     ))
 }
 
-#[test]
-fn tune_reports_zero_false_approvals_for_the_default_profile_and_writes_the_report() {
-    if real_photos().is_none() {
-        return;
-    }
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let built = tmp.path().join("built");
+/// A set built from the shipped labels into `dir/built` with the transformations in `only`.
+fn build(dir: &Path, only: &str) -> std::path::PathBuf {
+    let built = dir.join("built");
     let o = run(&[
         "samples".as_ref(),
         "build".as_ref(),
@@ -31,9 +27,22 @@ fn tune_reports_zero_false_approvals_for_the_default_profile_and_writes_the_repo
         "--out".as_ref(),
         built.as_os_str(),
         "--only".as_ref(),
-        "ok,head-24.0mm,desaturated,bg-tint-blue,second-face".as_ref(),
+        only.as_ref(),
     ]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
+    built
+}
+
+#[test]
+fn tune_reports_zero_false_approvals_for_the_default_profile_and_writes_the_report() {
+    if real_photos().is_none() {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let built = build(
+        tmp.path(),
+        "ok,head-24.0mm,desaturated,bg-tint-blue,second-face",
+    );
 
     let out = tmp.path().join("report");
     let o = run(&[
@@ -133,18 +142,7 @@ fn a_profile_that_approves_a_non_compliant_photo_exits_1_and_names_it() {
     let path = tmp.path().join("lax.toml");
     std::fs::write(&path, lax.to_toml()).expect("profile written");
     // The shared photos carry no capture date (never approvable); derived ones do.
-    let built = tmp.path().join("built");
-    let o = run(&[
-        "samples".as_ref(),
-        "build".as_ref(),
-        "--from".as_ref(),
-        samples_dir().as_os_str(),
-        "--out".as_ref(),
-        built.as_os_str(),
-        "--only".as_ref(),
-        "ok,desaturated".as_ref(),
-    ]);
-    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let built = build(tmp.path(), "ok,desaturated");
     let o = run(&[
         "--profile".as_ref(),
         path.as_os_str(),

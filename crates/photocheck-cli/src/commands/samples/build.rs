@@ -3,7 +3,6 @@
 //! transformation.
 
 use std::collections::BTreeMap;
-use std::io::IsTerminal;
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -12,11 +11,10 @@ use anyhow::{Context as _, Result};
 use chrono::NaiveDate;
 use clap::builder::PossibleValuesParser;
 use clap::Args;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use photocheck_tune::build::{self, BuildOptions, BuildSummary};
 use photocheck_tune::set::SampleSet;
 
-use crate::commands::today;
+use crate::commands::{progress_bar, today};
 
 #[derive(Debug, Args)]
 pub struct BuildArgs {
@@ -72,7 +70,8 @@ pub fn run(args: BuildArgs) -> Result<()> {
         .build()
         .context("cannot start the worker threads")?;
     let threads = pool.current_num_threads();
-    let bar = progress_bar();
+    // The length is known once the sources are read; the build reports it with each photo.
+    let bar = progress_bar(0);
     let summary = pool.install(|| {
         // One call per photo made or skipped; threads may report their counts out of order.
         build::build(&from, &options, |_, total| {
@@ -92,20 +91,6 @@ pub fn run(args: BuildArgs) -> Result<()> {
         )
     );
     Ok(())
-}
-
-/// A bar on stderr when a person watches it; nothing when stderr is a file or a pipe.
-fn progress_bar() -> ProgressBar {
-    let target = if std::io::stderr().is_terminal() {
-        ProgressDrawTarget::stderr()
-    } else {
-        ProgressDrawTarget::hidden()
-    };
-    let style = ProgressStyle::with_template(
-        "{elapsed_precise} [{wide_bar}] {pos}/{len} {per_sec} eta {eta}",
-    )
-    .expect("the template is valid");
-    ProgressBar::with_draw_target(None, target).with_style(style)
 }
 
 fn render(s: &BuildSummary, out: &std::path::Path, seconds: f64, threads: usize) -> String {
