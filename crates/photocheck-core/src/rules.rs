@@ -272,11 +272,14 @@ pub fn reason_code(rule: RuleId, side: Option<Side>) -> &'static str {
 impl RuleResult {
     /// A measured rule: the value judged against the limits.
     pub fn measured(rule: RuleId, value: f64, limit: &Limit) -> RuleResult {
+        // The value shown is the value judged, so a report judged again (threshold tuning) and the
+        // applicant's "measured 0.712, required ..." agree with the status at every boundary.
+        let value = round(value);
         let (status, side, unusable) = judge(value, limit);
         RuleResult {
             rule,
             status,
-            value: Some(round(value)),
+            value: Some(value),
             unit: rule.unit().into(),
             min: limit.min,
             max: limit.max,
