@@ -98,6 +98,20 @@ pub struct Summary {
     pub sweeps: Vec<Sweep>,
 }
 
+impl Summary {
+    /// The starting profile's numbers, in the shape the proposal's are given.
+    pub fn outcome(&self) -> Outcome {
+        Outcome {
+            profile: self.profile.clone(),
+            false_approvals: self.false_approvals,
+            automation_rate: self.automation_rate,
+            review_rate: self.review_rate,
+            wrong_rejections: self.wrong_rejections,
+            decisions: self.decisions,
+        }
+    }
+}
+
 /// The tuning result and the proposed profile.
 pub struct Tuning {
     pub summary: Summary,

@@ -76,7 +76,7 @@ pub fn tune(args: TuneArgs, profile: &Profile) -> Result<ExitCode> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(s)?);
     } else {
-        print_outcome("profile", &outcome_of(s));
+        print_outcome("profile", &s.outcome());
         print_outcome("proposed", &s.proposed);
         if let Some(e) = &s.head_length_error_mm {
             println!(
@@ -164,17 +164,6 @@ pub fn compare(args: CompareArgs) -> Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn outcome_of(s: &photocheck_tune::evaluate::Summary) -> Outcome {
-    Outcome {
-        profile: s.profile.clone(),
-        false_approvals: s.false_approvals,
-        automation_rate: s.automation_rate,
-        review_rate: s.review_rate,
-        wrong_rejections: s.wrong_rejections,
-        decisions: s.decisions,
-    }
 }
 
 fn print_outcome(name: &str, o: &Outcome) {

@@ -36,14 +36,7 @@ pub fn page(t: &Tuning, profile: &Profile, thumbs: &[Option<String>]) -> String 
             )
         })
         .collect();
-    let current = Outcome {
-        profile: s.profile.clone(),
-        false_approvals: s.false_approvals,
-        automation_rate: s.automation_rate,
-        review_rate: s.review_rate,
-        wrong_rejections: s.wrong_rejections,
-        decisions: s.decisions,
-    };
+    let current = s.outcome();
     let markup = html! {
         (DOCTYPE)
         html lang="en" {
