@@ -11,6 +11,9 @@
 //! - blue line: the crown, violet line: the chin, both across the head; dashed when the engine itself
 //!   doubts them (crown at the top edge, chin placed from the face box rather than an edge);
 //! - dashed grey vertical line: the photo's centre; orange vertical line: the head's centre;
+//! - the landmarks the looks were measured from: eyelid contours in green, irises in light blue, the
+//!   mouth corners and inner lips in red, the chin point in violet, and the pose axes from the nose (red
+//!   across the face along the eye line, green down it);
 //! - a strip added below the photo: its upper half in the decision colour (green approve, amber review,
 //!   red reject), its lower half one cell per rule in report order, coloured by status the same way.
 
@@ -36,6 +39,11 @@ pub const CROWN_COLOUR: Rgb<u8> = Rgb([0, 70, 255]);
 pub const CHIN_COLOUR: Rgb<u8> = Rgb([150, 0, 255]);
 pub const PHOTO_CENTRE_COLOUR: Rgb<u8> = Rgb([60, 60, 60]);
 pub const HEAD_CENTRE_COLOUR: Rgb<u8> = Rgb([255, 110, 0]);
+pub const EYE_COLOUR: Rgb<u8> = Rgb([0, 220, 90]);
+pub const IRIS_COLOUR: Rgb<u8> = Rgb([80, 200, 255]);
+pub const MOUTH_COLOUR: Rgb<u8> = Rgb([255, 40, 40]);
+pub const POSE_ACROSS_COLOUR: Rgb<u8> = Rgb([255, 40, 40]);
+pub const POSE_DOWN_COLOUR: Rgb<u8> = Rgb([0, 220, 90]);
 /// Approve, and rules that pass.
 pub const APPROVE_COLOUR: Rgb<u8> = Rgb([0, 170, 60]);
 /// Review, and uncertain rules.
@@ -149,8 +157,61 @@ pub fn draw(analysis: &Analysis, report: &Report, profile: &Profile) -> RgbImage
         );
         hline(&mut img, x0, x1, g.chin_y, t, g.chin_from_edge, CHIN_COLOUR);
     }
+    if let Some(lm) = &analysis.landmarks {
+        landmarks(&mut img, lm);
+    }
 
     with_status_strip(&img, report)
+}
+
+/// Eyelids, irises, mouth, chin and the pose axes (analysis-image px).
+fn landmarks(img: &mut RgbImage, lm: &crate::Landmarks) {
+    use crate::landmarks::idx;
+    use imageproc::drawing::{draw_hollow_circle_mut, draw_line_segment_mut};
+    let pt = |p: [f64; 2]| (p[0] as f32, p[1] as f32);
+    for eye in lm.eyes.iter().flatten() {
+        let n = eye.lids.len();
+        // Lower lid 0-8, then the upper lid 9-15 from the outer corner: closed through both corners.
+        let order: Vec<usize> = (0..9).chain([0]).chain(9..n).chain([8]).collect();
+        for pair in order.windows(2) {
+            if pair[1] == 0 || (pair[0] == 8 && pair[1] == 0) {
+                continue;
+            }
+            let (a, b) = (eye.lids[pair[0]], eye.lids[pair[1]]);
+            draw_line_segment_mut(img, pt(a), pt(b), EYE_COLOUR);
+        }
+        let r = eye.iris_radius.round().max(1.0) as i32;
+        draw_hollow_circle_mut(
+            img,
+            (eye.iris[0].round() as i32, eye.iris[1].round() as i32),
+            r,
+            IRIS_COLOUR,
+        );
+    }
+    let (l, r) = (lm.point(idx::MOUTH_LEFT), lm.point(idx::MOUTH_RIGHT));
+    draw_line_segment_mut(img, pt(l), pt(r), MOUTH_COLOUR);
+    let (u, d) = (
+        lm.point(idx::UPPER_LIP_INNER),
+        lm.point(idx::LOWER_LIP_INNER),
+    );
+    draw_line_segment_mut(img, pt(u), pt(d), MOUTH_COLOUR);
+    let chin = lm.point(idx::CHIN);
+    fill(
+        img,
+        chin[0] - 2.0,
+        chin[1] - 2.0,
+        chin[0] + 2.0,
+        chin[1] + 2.0,
+        CHIN_COLOUR,
+    );
+    // Pose axes from the nose tip: half an eye distance along the eye line and down the face.
+    let nose = lm.point(idx::NOSE_TIP);
+    let len = lm.eye_distance() * 0.5;
+    let (sin, cos) = lm.pose.roll.to_radians().sin_cos();
+    let across = [nose[0] + len * cos, nose[1] + len * sin];
+    let down = [nose[0] - len * sin, nose[1] + len * cos];
+    draw_line_segment_mut(img, pt(nose), pt(across), POSE_ACROSS_COLOUR);
+    draw_line_segment_mut(img, pt(nose), pt(down), POSE_DOWN_COLOUR);
 }
 
 /// The allowed crown and chin bands, analysis-image rows.
@@ -332,6 +393,7 @@ mod tests {
             head: None,
             exif: ExifFacts::default(),
             measures: Measures::default(),
+            not_checked: Vec::new(),
             error: None,
         }
     }
@@ -349,6 +411,7 @@ mod tests {
             }],
             segmentation,
             head,
+            landmarks: None,
         }
     }
 

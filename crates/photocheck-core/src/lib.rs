@@ -2,7 +2,8 @@
 //! CLI, the queue workers, the review pages and the tuning command all run exactly the same checks.
 //!
 //! Pipeline: intake (sniff, limits, decode, EXIF orientation) -> face detection (two passes) ->
-//! segmentation and head geometry -> measures -> rules -> decision.
+//! segmentation and head geometry -> landmarks (face mesh, eye model) -> measures and looks -> rules
+//! (one table, `rules::RULES`) -> decision.
 
 pub mod annotate;
 pub mod archive;
@@ -10,6 +11,8 @@ pub mod derive;
 pub mod detect;
 pub mod geometry;
 pub mod intake;
+pub mod landmarks;
+pub mod looks;
 pub mod measure;
 pub mod messages;
 pub mod profile;
@@ -25,6 +28,8 @@ use serde::{Deserialize, Serialize};
 pub use crate::detect::FaceBox;
 pub use crate::geometry::{HeadGeometry, Segmentation};
 pub use crate::intake::{ExifFacts, Format, IntakeError};
+pub use crate::landmarks::Landmarks;
+pub use crate::looks::LookMeasures;
 pub use crate::measure::{BackgroundMeasures, FaceMeasures};
 pub use crate::profile::{Profile, ProfileError};
 pub use crate::rules::{Decision, Reason, RuleId, RuleResult, Status};
@@ -84,6 +89,68 @@ pub struct Measures {
     /// The second, larger detection pass ran.
     pub fine_pass: bool,
     pub segmentation_reliable: Option<bool>,
+    /// The looks, when the face mesh found the face's features.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub looks: Option<LookMeasures>,
+    /// The landmarks the looks were measured from, original-image px (for overlays).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub points: Option<FacePoints>,
+    /// Why the looks could not be measured, when they could not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub looks_note: Option<String>,
+}
+
+/// The landmarks a reviewer sees drawn: eye contours and irises, lips, chin and nose, original px.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FacePoints {
+    /// Eyelid contours, photo-left eye first (16 points each).
+    pub eyes: Vec<Vec<[f64; 2]>>,
+    /// Iris centres and radii: x, y, r.
+    pub irises: Vec<[f64; 3]>,
+    /// Mouth corners (left, right) and inner lips (upper, lower).
+    pub mouth: Vec<[f64; 2]>,
+    pub chin: [f64; 2],
+    pub nose: [f64; 2],
+    pub forehead: [f64; 2],
+    /// Face-presence score of the mesh.
+    pub presence: f64,
+}
+
+impl FacePoints {
+    fn from_landmarks(lm: &Landmarks, scale: f64) -> FacePoints {
+        use crate::landmarks::idx;
+        let s = |p: [f64; 2]| [round1(p[0] * scale), round1(p[1] * scale)];
+        FacePoints {
+            eyes: lm
+                .eyes
+                .iter()
+                .flatten()
+                .map(|e| e.lids.iter().map(|&p| s(p)).collect())
+                .collect(),
+            irises: lm
+                .eyes
+                .iter()
+                .flatten()
+                .map(|e| {
+                    let c = s(e.iris);
+                    [c[0], c[1], round1(e.iris_radius * scale)]
+                })
+                .collect(),
+            mouth: [
+                idx::MOUTH_LEFT,
+                idx::MOUTH_RIGHT,
+                idx::UPPER_LIP_INNER,
+                idx::LOWER_LIP_INNER,
+            ]
+            .iter()
+            .map(|&i| s(lm.point(i)))
+            .collect(),
+            chin: s(lm.point(idx::CHIN)),
+            nose: s(lm.point(idx::NOSE_TIP)),
+            forehead: s(lm.point(idx::FOREHEAD_TOP)),
+            presence: round2(lm.presence),
+        }
+    }
 }
 
 /// Why the photo could not be read at all.
@@ -110,6 +177,10 @@ pub struct Report {
     pub head: Option<HeadReport>,
     pub exif: ExifFacts,
     pub measures: Measures,
+    /// Looks this engine does not judge (ears, jewellery, uniform, make-up) and the profile does not
+    /// send to a reviewer: listed so that every approval says what it did not look at.
+    #[serde(default)]
+    pub not_checked: Vec<Reason>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<ReadError>,
 }
@@ -144,6 +215,7 @@ impl Report {
             head: None,
             exif: ExifFacts::default(),
             measures: Measures::default(),
+            not_checked: Vec::new(),
             error: Some(ReadError {
                 code: code.into(),
                 message: detail,
@@ -177,6 +249,7 @@ pub struct Analysis {
     pub faces: Vec<FaceBox>,
     pub segmentation: Option<Segmentation>,
     pub head: Option<HeadGeometry>,
+    pub landmarks: Option<Landmarks>,
 }
 
 /// Checks one photo.
@@ -229,6 +302,7 @@ pub fn analyse(bytes: &[u8], profile: &Profile, ctx: &Context) -> (Report, Optio
     rules.push(face_count_rule(persons));
 
     let mut segmentation = None;
+    let mut found_landmarks = None;
     let mut head = None;
     let mut head_report = None;
     if let Some(face) = main {
@@ -311,6 +385,15 @@ pub fn analyse(bytes: &[u8], profile: &Profile, ctx: &Context) -> (Report, Optio
         }
         measures.background = measure::background(&image, &seg, &profile.background);
         segmentation = Some(seg);
+        match landmarks::locate(&image, &face) {
+            Ok(Some(lm)) => {
+                measures.looks = Some(looks::measure(&image, &lm, geom.map(|g| g.crown_y)));
+                measures.points = Some(FacePoints::from_landmarks(&lm, scale));
+                found_landmarks = Some(lm);
+            }
+            Ok(None) => measures.looks_note = Some("the face mesh found no face features".into()),
+            Err(e) => measures.looks_note = Some(e.to_string()),
+        }
     } else {
         let why = "no face";
         for (id, l) in [
@@ -367,7 +450,8 @@ pub fn analyse(bytes: &[u8], profile: &Profile, ctx: &Context) -> (Report, Optio
     }
     rules.push(recency_rule(&decoded.exif, ctx, &r.recency));
     rules.push(retouching_rule(&decoded.exif, &profile.retouching.editors));
-    rules.extend(attribute_rules(&profile.attributes));
+    rules.extend(look_rules(&measures, profile));
+    rules.extend(blocked_rules(&profile.attributes));
 
     let (decision, reasons) = rules::decide(&rules);
     let report = Report {
@@ -393,6 +477,7 @@ pub fn analyse(bytes: &[u8], profile: &Profile, ctx: &Context) -> (Report, Optio
         head: head_report,
         exif: decoded.exif,
         measures,
+        not_checked: not_checked(&profile.attributes),
         error: None,
     };
     let analysis = Analysis {
@@ -401,6 +486,7 @@ pub fn analyse(bytes: &[u8], profile: &Profile, ctx: &Context) -> (Report, Optio
         faces: detections.faces,
         segmentation,
         head,
+        landmarks: found_landmarks,
     };
     (report, Some(analysis))
 }
@@ -449,25 +535,97 @@ fn uncertain(mut r: RuleResult, note: &str) -> RuleResult {
     r
 }
 
-/// The looks the profile leaves to a reviewer, each reported uncertain.
-pub(crate) fn attribute_rules(
+/// The looks the engine cannot judge that the profile sends to a reviewer: each reported uncertain.
+pub(crate) fn blocked_rules(
     attributes: &profile::Attributes,
 ) -> impl Iterator<Item = RuleResult> + '_ {
-    [
-        RuleId::EyesOpen,
-        RuleId::Eyewear,
-        RuleId::Headwear,
-        RuleId::Expression,
-    ]
-    .into_iter()
-    .filter(|id| attributes.review.contains(id))
-    .map(|id| {
-        RuleResult::unmeasured(
-            id,
-            None,
-            "not measured reliably by this engine; a reviewer decides",
-        )
-    })
+    RuleId::ALL
+        .into_iter()
+        .filter(|id| id.kind() == rules::Kind::NotChecked && attributes.block.contains(id))
+        .map(|id| RuleResult::unmeasured(id, None, "not judged by this engine; a reviewer decides"))
+}
+
+/// The looks the engine cannot judge and the profile lets pass unseen, with their messages.
+pub(crate) fn not_checked(attributes: &profile::Attributes) -> Vec<Reason> {
+    RuleId::ALL
+        .into_iter()
+        .filter(|id| id.kind() == rules::Kind::NotChecked && !attributes.block.contains(id))
+        .filter_map(|id| RuleResult::unmeasured(id, None, "not checked").reason())
+        .collect()
+}
+
+/// Glare over the eyes beyond this share of the openings (%) hides them: eyewear cannot pass.
+const MAX_EYE_GLARE_PCT: f64 = 3.0;
+
+/// Every look rule judged from the measured looks (or unmeasured, with why).
+pub(crate) fn look_rules<'a>(
+    measures: &'a Measures,
+    profile: &'a Profile,
+) -> impl Iterator<Item = RuleResult> + 'a {
+    RuleId::ALL
+        .into_iter()
+        .filter(|id| id.kind() == rules::Kind::Look)
+        .map(|id| look_rule(id, measures, profile))
+}
+
+/// One look rule. The value judged is the one reported, so judging a report again gives the same.
+pub(crate) fn look_rule(id: RuleId, measures: &Measures, profile: &Profile) -> RuleResult {
+    let limit = profile
+        .rules
+        .get(id)
+        .expect("every look has limits (profile type)");
+    let Some(m) = measures.looks else {
+        let why = if measures.face.is_none() && measures.background.is_none() {
+            "no face"
+        } else {
+            measures
+                .looks_note
+                .as_deref()
+                .unwrap_or("the face's features were not found")
+        };
+        return RuleResult::unmeasured(id, Some(limit), why);
+    };
+    let looks = &profile.looks;
+    let value = match id {
+        RuleId::EyesOpen => m.eye_aspect,
+        RuleId::Gaze => m
+            .gaze_x
+            .zip(m.gaze_y)
+            .map(|(x, y)| (x - looks.gaze_bias[0]).hypot(y - looks.gaze_bias[1])),
+        RuleId::Pose => m
+            .yaw
+            .zip(m.pitch)
+            .zip(m.roll)
+            .map(|((y, p), r)| y.abs().max((p - looks.pitch_bias).abs()).max(r.abs())),
+        RuleId::MouthClosed => m.mouth_gap,
+        RuleId::Expression => m.corner_lift,
+        RuleId::Eyewear => m.eye_luminance,
+        RuleId::Headwear => m.crown_hair_pct,
+        RuleId::FaceCovering => m.lower_face_skin_pct,
+        RuleId::HairOverFace => m.forehead_skin_pct,
+        _ => None,
+    };
+    let Some(value) = value else {
+        return RuleResult::unmeasured(id, Some(limit), "not measurable on this photo");
+    };
+    let mut r = RuleResult::measured(id, value, limit);
+    match id {
+        // The iris position is read from a few px: looking away is a question for a person, never a
+        // reason to tell the applicant they failed.
+        RuleId::Gaze if r.status == Status::Fail => {
+            r = uncertain(r, "the eyes may be looking away");
+            r.code = Some(rules::reason_code(id, Some(rules::Side::High)).into());
+        }
+        RuleId::Eyewear
+            if r.status == Status::Pass
+                && m.eye_glare_pct.is_some_and(|g| g > MAX_EYE_GLARE_PCT) =>
+        {
+            r = uncertain(r, "glare over the eyes");
+            r.code = Some(rules::reason_code(id, Some(rules::Side::High)).into());
+        }
+        _ => {}
+    }
+    r
 }
 
 /// One person: pass. None, or several people of comparable size: unusable beyond doubt.

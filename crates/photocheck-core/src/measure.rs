@@ -95,6 +95,12 @@ fn percentile(hist: &[u32; 256], n: u64, q: f64) -> f64 {
 
 /// CIE76 difference between an sRGB colour and white (D65).
 pub fn delta_e_white(rgb: [f64; 3]) -> f64 {
+    let [l, a, b] = lab(rgb);
+    ((100.0 - l).powi(2) + a * a + b * b).sqrt()
+}
+
+/// CIELAB (D65) of an sRGB colour given as 0-255 channels.
+pub fn lab(rgb: [f64; 3]) -> [f64; 3] {
     let lin = rgb.map(|c| {
         let c = c / 255.0;
         if c <= 0.04045 {
@@ -114,10 +120,7 @@ pub fn delta_e_white(rgb: [f64; 3]) -> f64 {
         }
     };
     let (fx, fy, fz) = (f(x), f(y), f(z));
-    let l = 116.0 * fy - 16.0;
-    let a = 500.0 * (fx - fy);
-    let b = 200.0 * (fy - fz);
-    ((100.0 - l).powi(2) + a * a + b * b).sqrt()
+    [116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz)]
 }
 
 /// Measures on the face: exposure, lighting balance, colour and sharpness.

@@ -151,21 +151,78 @@ pub fn describe(code: &str, r: &RuleResult) -> (String, String) {
                 r.note.as_deref().unwrap_or("未知")
             ),
         ),
-        "check-eyes-open" => plain(
-            "A reviewer checks that the eyes are open",
-            "需人工确认：双眼睁开、平视镜头",
+        "eyes-closed" => with(
+            "Eyes look closed or half closed; keep both eyes open",
+            "眼睛闭合或半闭，请双眼自然睁开",
         ),
-        "check-eyewear" => plain(
-            "A reviewer checks for glasses or sunglasses",
-            "需人工确认：未佩戴墨镜或反光眼镜",
+        "looking-away" => with(
+            "Eyes are not looking at the camera; look straight into the lens",
+            "眼睛未平视镜头，请直视镜头",
         ),
-        "check-headwear" => plain(
-            "A reviewer checks for a hat, scarf or mask",
-            "需人工确认：未佩戴帽子、头巾或口罩",
+        "head-turned" => with(
+            "Head is turned or tilted; face the camera squarely with the head upright",
+            "头部偏转或倾斜，请正对镜头、头部端正",
         ),
-        "check-expression" => plain(
-            "A reviewer checks for a natural expression",
-            "需人工确认：表情自然",
+        "mouth-open" => with("Mouth is open; close your lips", "嘴巴张开，请自然闭合嘴唇"),
+        "expression-not-neutral" => with(
+            "Expression is not neutral (smile or grimace); keep a natural, relaxed face",
+            "表情不自然（微笑或做表情），请保持自然表情",
+        ),
+        "dark-glasses" => with(
+            "Eyes are hidden by dark or tinted glasses; take off sunglasses",
+            "眼睛被墨镜或有色眼镜遮挡，请摘下墨镜",
+        ),
+        "glare-on-glasses" => with(
+            "Light reflects on the glasses over the eyes; tilt the glasses or take them off",
+            "眼镜反光遮挡眼睛，请调整角度或摘下眼镜",
+        ),
+        "eyes-not-visible" => plain(
+            "The eyes could not be seen clearly; make sure nothing covers them",
+            "无法看清眼睛，请确保眼睛无遮挡",
+        ),
+        "headwear" => with(
+            "Something is worn on the head (hat, cap, scarf or hood); take it off",
+            "头部有帽子、头巾或兜帽等遮挡，请摘除",
+        ),
+        "head-top-not-visible" => plain(
+            "The top of the head could not be checked for a hat",
+            "无法确认头部是否佩戴帽子",
+        ),
+        "face-covered" => with(
+            "Nose, mouth or chin are covered (mask, scarf or hand); show the whole face",
+            "口鼻或下巴被遮挡（口罩、围巾或手），请露出完整面部",
+        ),
+        "face-not-visible" => plain(
+            "The lower face could not be checked (nose, mouth, chin)",
+            "无法确认口鼻和下巴是否被遮挡",
+        ),
+        "hair-over-face" => with(
+            "Hair covers the forehead or eyebrows; keep hair off the face",
+            "头发遮挡额头或眉毛，请将头发梳离面部",
+        ),
+        "forehead-not-visible" => plain(
+            "The forehead and eyebrows could not be checked",
+            "无法确认额头和眉毛是否被遮挡",
+        ),
+        "face-features-not-found" => plain(
+            "Eyes, nose and mouth could not be located; face the camera in good light",
+            "无法定位眼睛、鼻子和嘴，请在光线充足处正对镜头拍摄",
+        ),
+        "check-ears" => plain(
+            "Not checked automatically: ears not covered by hair",
+            "未自动检查：双耳是否被头发遮挡",
+        ),
+        "check-jewellery" => plain(
+            "Not checked automatically: no jewellery or ornaments",
+            "未自动检查：是否佩戴首饰",
+        ),
+        "check-uniform" => plain(
+            "Not checked automatically: no uniform",
+            "未自动检查：是否穿着制式服装",
+        ),
+        "check-makeup" => plain(
+            "Not checked automatically: no heavy make-up",
+            "未自动检查：是否浓妆",
         ),
         other => (
             format!("Rule {} did not pass ({other})", r.rule),
@@ -177,6 +234,7 @@ pub fn describe(code: &str, r: &RuleResult) -> (String, String) {
 fn units(unit: &str) -> (&'static str, &'static str) {
     match unit {
         "mm" => (" mm", " 毫米"),
+        "deg" => ("°", "°"),
         "%" => (" %", "%"),
         "px" | "px@ref" => (" px", " 像素"),
         "days" => (" days", " 天"),

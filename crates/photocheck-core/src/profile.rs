@@ -38,6 +38,7 @@ pub struct Profile {
     pub detection: Detection,
     pub head: Head,
     pub background: Background,
+    pub looks: Looks,
     pub attributes: Attributes,
     pub retouching: Retouching,
     pub rules: Rules,
@@ -126,11 +127,22 @@ pub struct Background {
     pub shadow_drop: f64,
 }
 
-/// Rules the engine cannot measure reliably; each listed one is reported uncertain.
+/// How the looks are read from the landmarks (their limits are under `rules`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Looks {
+    /// The mesh's pitch on frontal compliant photos, degrees: subtracted before the pose is judged.
+    pub pitch_bias: f64,
+    /// The iris's offset from the eye's middle on photos looking into the lens, eye widths (x, y).
+    pub gaze_bias: [f64; 2],
+}
+
+/// Looks this engine cannot judge (ears, jewellery, uniform, make-up): listed as not checked in every
+/// report; those named in `block` are reported uncertain, so the photo goes to a reviewer.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Attributes {
-    pub review: Vec<RuleId>,
+    pub block: Vec<RuleId>,
 }
 
 /// Editing-software names that mark a file as retouched.
@@ -183,6 +195,15 @@ pub struct Rules {
     pub sharpness: Limit,
     pub clothing: Limit,
     pub recency: Limit,
+    pub eyes_open: Limit,
+    pub gaze: Limit,
+    pub pose: Limit,
+    pub mouth_closed: Limit,
+    pub expression: Limit,
+    pub eyewear: Limit,
+    pub headwear: Limit,
+    pub face_covering: Limit,
+    pub hair_over_face: Limit,
 }
 
 impl Profile {
@@ -273,6 +294,23 @@ impl Profile {
             if limit.margin < 0.0 {
                 return bad(format!("rules.{id}: margin must not be negative"));
             }
+            if id.kind() == crate::rules::Kind::Look
+                && (limit.reject_below.is_some() || limit.reject_above.is_some())
+            {
+                return bad(format!(
+                    "rules.{id}: a look never rejects a photo on its own (no reject_below / reject_above)"
+                ));
+            }
+        }
+        if let Some(id) = self
+            .attributes
+            .block
+            .iter()
+            .find(|id| id.kind() != crate::rules::Kind::NotChecked)
+        {
+            return bad(format!(
+                "attributes.block: {id} is measured; only looks not checked can be listed"
+            ));
         }
         Ok(())
     }
@@ -300,6 +338,15 @@ impl Rules {
             (RuleId::Sharpness, &self.sharpness),
             (RuleId::Clothing, &self.clothing),
             (RuleId::Recency, &self.recency),
+            (RuleId::EyesOpen, &self.eyes_open),
+            (RuleId::Gaze, &self.gaze),
+            (RuleId::Pose, &self.pose),
+            (RuleId::MouthClosed, &self.mouth_closed),
+            (RuleId::Expression, &self.expression),
+            (RuleId::Eyewear, &self.eyewear),
+            (RuleId::Headwear, &self.headwear),
+            (RuleId::FaceCovering, &self.face_covering),
+            (RuleId::HairOverFace, &self.hair_over_face),
         ]
         .into_iter()
     }
@@ -330,6 +377,15 @@ impl Rules {
             RuleId::Sharpness => &mut self.sharpness,
             RuleId::Clothing => &mut self.clothing,
             RuleId::Recency => &mut self.recency,
+            RuleId::EyesOpen => &mut self.eyes_open,
+            RuleId::Gaze => &mut self.gaze,
+            RuleId::Pose => &mut self.pose,
+            RuleId::MouthClosed => &mut self.mouth_closed,
+            RuleId::Expression => &mut self.expression,
+            RuleId::Eyewear => &mut self.eyewear,
+            RuleId::Headwear => &mut self.headwear,
+            RuleId::FaceCovering => &mut self.face_covering,
+            RuleId::HairOverFace => &mut self.hair_over_face,
             _ => return None,
         })
     }

@@ -10,6 +10,9 @@ use crate::{Profile, Report, RuleId};
 /// makes (a head at the top edge, a chin placed without an edge, the face box vetoing rejections).
 /// Rules without a value or without limits (face count, retouching, looks) come back as they were.
 pub fn rule(result: &RuleResult, report: &Report, profile: &Profile) -> RuleResult {
+    if result.rule.kind() == rules::Kind::Look {
+        return crate::look_rule(result.rule, &report.measures, profile);
+    }
     let Some(limit) = profile.rules.get(result.rule) else {
         return result.clone();
     };
@@ -38,8 +41,9 @@ pub fn rule(result: &RuleResult, report: &Report, profile: &Profile) -> RuleResu
     }
 }
 
-/// Every rule of `report` under `profile`: limits re-applied, the editor list re-read against the EXIF
-/// Software tag, and the looks the profile reviews listed again.
+/// Every rule of `report` under `profile`: limits re-applied, the looks judged again from their
+/// measures, the editor list re-read against the EXIF Software tag, and the looks the engine cannot
+/// judge blocked or listed as the profile says.
 pub fn rules(report: &Report, profile: &Profile) -> Vec<RuleResult> {
     let mut out: Vec<RuleResult> = report
         .rules
@@ -51,7 +55,7 @@ pub fn rules(report: &Report, profile: &Profile) -> Vec<RuleResult> {
         })
         .collect();
     if report.error.is_none() {
-        out.extend(crate::attribute_rules(&profile.attributes));
+        out.extend(crate::blocked_rules(&profile.attributes));
     }
     out
 }
@@ -65,16 +69,15 @@ pub fn report(report: &Report, profile: &Profile) -> Report {
     }
     out.rules = rules(report, profile);
     (out.decision, out.reasons) = rules::decide(&out.rules);
+    out.not_checked = crate::not_checked(&profile.attributes);
     out.profile = profile.name.clone();
     out
 }
 
-/// The looks a reviewer judges (eyes, eyewear, headwear, expression): never measured, only listed.
+/// The looks this engine cannot judge (ears, jewellery, uniform, make-up): never measured, only
+/// listed, or reported uncertain when the profile blocks on them.
 pub fn is_attribute(rule: RuleId) -> bool {
-    matches!(
-        rule,
-        RuleId::EyesOpen | RuleId::Eyewear | RuleId::Headwear | RuleId::Expression
-    )
+    rule.kind() == rules::Kind::NotChecked
 }
 
 /// The decision for rule outcomes (status, unusable), the same as [`rules::decide`] gives.
@@ -116,7 +119,7 @@ mod tests {
         assert_eq!(report.rule(RuleId::Recency).unwrap().status, Status::Pass);
         profile.rules.recency.max = Some(30.0);
         profile.retouching.editors.clear();
-        profile.attributes.review = vec![RuleId::Eyewear];
+        profile.attributes.block = vec![RuleId::Jewellery];
         let again = super::report(&report, &profile);
         let recency = again.rule(RuleId::Recency).unwrap();
         assert_eq!((recency.status, recency.max), (Status::Fail, Some(30.0)));
@@ -127,7 +130,7 @@ mod tests {
             .map(|r| r.rule)
             .filter(|r| is_attribute(*r))
             .collect();
-        assert_eq!(looks, vec![RuleId::Eyewear]);
+        assert_eq!(looks, vec![RuleId::Jewellery]);
         assert_eq!(decision(&again.rules), again.decision);
     }
 }

@@ -32,93 +32,382 @@ pub enum RuleId {
     Recency,
     Retouching,
     EyesOpen,
+    Gaze,
+    Pose,
+    MouthClosed,
+    Expression,
     Eyewear,
     Headwear,
-    Expression,
+    FaceCovering,
+    HairOverFace,
+    EarsVisible,
+    Jewellery,
+    Uniform,
+    Makeup,
 }
+
+/// What kind of rule it is: how it is judged and what it may do to a decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Measured on the photo; may reject when far out of bounds.
+    Measured,
+    /// A look measured from the landmarks: fails send the photo to a reviewer, never reject it.
+    Look,
+    /// A look this engine cannot judge: listed in every report as not checked; the profile says
+    /// whether it blocks approval.
+    NotChecked,
+}
+
+/// One row of the rule table: everything about a rule that is not a threshold.
+#[derive(Debug, Clone, Copy)]
+pub struct RuleSpec {
+    pub id: RuleId,
+    /// Name in reports, profiles and labels.
+    pub name: &'static str,
+    /// Short Chinese name, for the reviewer pages.
+    pub name_zh: &'static str,
+    pub unit: &'static str,
+    pub kind: Kind,
+    /// Reason codes: value below the limits, above them, and not measurable.
+    pub low: &'static str,
+    pub high: &'static str,
+    pub unmeasured: &'static str,
+}
+
+const fn spec(
+    id: RuleId,
+    name: &'static str,
+    name_zh: &'static str,
+    unit: &'static str,
+    kind: Kind,
+    [low, high, unmeasured]: [&'static str; 3],
+) -> RuleSpec {
+    RuleSpec {
+        id,
+        name,
+        name_zh,
+        unit,
+        kind,
+        low,
+        high,
+        unmeasured,
+    }
+}
+
+/// The rule table, in report order (the order of [`RuleId`]). Reason codes are stable: they are in the
+/// `check --json` contract and in reviewers' statistics; their messages are in `messages.rs`.
+pub const RULES: [RuleSpec; 33] = {
+    use Kind::*;
+    use RuleId::*;
+    const HEAD: &str = "head-not-measurable";
+    const BG: &str = "background-not-measurable";
+    const FACE: &str = "face-not-measurable";
+    const FEATURES: &str = "face-features-not-found";
+    [
+        spec(
+            Dimensions,
+            "dimensions",
+            "尺寸比例",
+            "ratio",
+            Measured,
+            ["wrong-aspect-ratio"; 3],
+        ),
+        spec(
+            Resolution,
+            "resolution",
+            "分辨率",
+            "px",
+            Measured,
+            ["resolution-too-low"; 3],
+        ),
+        spec(
+            Colour,
+            "colour",
+            "彩色",
+            "chroma",
+            Measured,
+            ["not-colour", "not-colour", FACE],
+        ),
+        spec(
+            FaceCount,
+            "face_count",
+            "人脸数",
+            "faces",
+            Measured,
+            ["no-face", "several-faces", "no-face"],
+        ),
+        spec(
+            HeadLength,
+            "head_length",
+            "头部长度",
+            "mm",
+            Measured,
+            ["head-too-small", "head-too-large", HEAD],
+        ),
+        spec(
+            HeadWidth,
+            "head_width",
+            "头部宽度",
+            "mm",
+            Measured,
+            ["head-too-narrow", "head-too-wide", HEAD],
+        ),
+        spec(
+            HeadCentring,
+            "head_centring",
+            "头部居中",
+            "mm",
+            Measured,
+            ["head-off-centre", "head-off-centre", HEAD],
+        ),
+        spec(
+            TopMargin,
+            "top_margin",
+            "头顶距上边",
+            "px@ref",
+            Measured,
+            ["head-too-high", "head-too-low", HEAD],
+        ),
+        spec(
+            Background,
+            "background",
+            "背景白色",
+            "deltaE",
+            Measured,
+            ["background-not-white", "background-not-white", BG],
+        ),
+        spec(
+            BackgroundUniformity,
+            "background_uniformity",
+            "背景均匀",
+            "luma",
+            Measured,
+            ["background-uneven", "background-uneven", BG],
+        ),
+        spec(
+            BackgroundClutter,
+            "background_clutter",
+            "背景杂物",
+            "%",
+            Measured,
+            ["background-cluttered", "background-cluttered", BG],
+        ),
+        spec(
+            BackgroundShadow,
+            "background_shadow",
+            "背景阴影",
+            "%",
+            Measured,
+            ["background-shadow", "background-shadow", BG],
+        ),
+        spec(
+            Exposure,
+            "exposure",
+            "曝光",
+            "%",
+            Measured,
+            ["overexposed", "overexposed", FACE],
+        ),
+        spec(
+            Brightness,
+            "brightness",
+            "亮度",
+            "luma",
+            Measured,
+            ["too-dark", "too-bright", FACE],
+        ),
+        spec(
+            DynamicRange,
+            "dynamic_range",
+            "动态范围",
+            "luma",
+            Measured,
+            ["low-contrast", "low-contrast", FACE],
+        ),
+        spec(
+            Lighting,
+            "lighting",
+            "光线均匀",
+            "%",
+            Measured,
+            ["uneven-lighting", "uneven-lighting", FACE],
+        ),
+        spec(
+            Sharpness,
+            "sharpness",
+            "清晰度",
+            "laplacian-var",
+            Measured,
+            ["blurred", "blurred", FACE],
+        ),
+        spec(
+            Clothing,
+            "clothing",
+            "深色服装",
+            "luma",
+            Measured,
+            [
+                "clothing-too-light",
+                "clothing-too-light",
+                "clothing-not-measurable",
+            ],
+        ),
+        spec(
+            Recency,
+            "recency",
+            "拍摄时间",
+            "days",
+            Measured,
+            ["photo-too-old", "photo-too-old", "capture-date-unknown"],
+        ),
+        spec(
+            Retouching,
+            "retouching",
+            "修图",
+            "tag",
+            Measured,
+            ["edited-with-software"; 3],
+        ),
+        spec(
+            EyesOpen,
+            "eyes_open",
+            "睁眼",
+            "ratio",
+            Look,
+            ["eyes-closed", "eyes-closed", FEATURES],
+        ),
+        spec(
+            Gaze,
+            "gaze",
+            "视线",
+            "eye-widths",
+            Look,
+            ["looking-away", "looking-away", FEATURES],
+        ),
+        spec(
+            Pose,
+            "pose",
+            "正面姿态",
+            "deg",
+            Look,
+            ["head-turned", "head-turned", FEATURES],
+        ),
+        spec(
+            MouthClosed,
+            "mouth_closed",
+            "闭嘴",
+            "ratio",
+            Look,
+            ["mouth-open", "mouth-open", FEATURES],
+        ),
+        spec(
+            Expression,
+            "expression",
+            "表情自然",
+            "ratio",
+            Look,
+            ["expression-not-neutral", "expression-not-neutral", FEATURES],
+        ),
+        spec(
+            Eyewear,
+            "eyewear",
+            "墨镜",
+            "ratio",
+            Look,
+            ["dark-glasses", "glare-on-glasses", "eyes-not-visible"],
+        ),
+        spec(
+            Headwear,
+            "headwear",
+            "帽子头巾",
+            "%",
+            Look,
+            ["headwear", "headwear", "head-top-not-visible"],
+        ),
+        spec(
+            FaceCovering,
+            "face_covering",
+            "口罩遮挡",
+            "%",
+            Look,
+            ["face-covered", "face-covered", "face-not-visible"],
+        ),
+        spec(
+            HairOverFace,
+            "hair_over_face",
+            "头发遮挡",
+            "%",
+            Look,
+            ["hair-over-face", "hair-over-face", "forehead-not-visible"],
+        ),
+        spec(
+            EarsVisible,
+            "ears_visible",
+            "露耳",
+            "",
+            NotChecked,
+            ["check-ears"; 3],
+        ),
+        spec(
+            Jewellery,
+            "jewellery",
+            "首饰",
+            "",
+            NotChecked,
+            ["check-jewellery"; 3],
+        ),
+        spec(
+            Uniform,
+            "uniform",
+            "制式服装",
+            "",
+            NotChecked,
+            ["check-uniform"; 3],
+        ),
+        spec(
+            Makeup,
+            "makeup",
+            "浓妆",
+            "",
+            NotChecked,
+            ["check-makeup"; 3],
+        ),
+    ]
+};
 
 impl RuleId {
     /// Every rule, in report order.
-    pub const ALL: [RuleId; 24] = [
-        RuleId::Dimensions,
-        RuleId::Resolution,
-        RuleId::Colour,
-        RuleId::FaceCount,
-        RuleId::HeadLength,
-        RuleId::HeadWidth,
-        RuleId::HeadCentring,
-        RuleId::TopMargin,
-        RuleId::Background,
-        RuleId::BackgroundUniformity,
-        RuleId::BackgroundClutter,
-        RuleId::BackgroundShadow,
-        RuleId::Exposure,
-        RuleId::Brightness,
-        RuleId::DynamicRange,
-        RuleId::Lighting,
-        RuleId::Sharpness,
-        RuleId::Clothing,
-        RuleId::Recency,
-        RuleId::Retouching,
-        RuleId::EyesOpen,
-        RuleId::Eyewear,
-        RuleId::Headwear,
-        RuleId::Expression,
-    ];
+    pub const ALL: [RuleId; RULES.len()] = {
+        let mut all = [RuleId::Dimensions; RULES.len()];
+        let mut i = 0;
+        while i < RULES.len() {
+            all[i] = RULES[i].id;
+            i += 1;
+        }
+        all
+    };
 
     /// Position in [`RuleId::ALL`].
     pub fn index(self) -> usize {
         self as usize
     }
 
+    /// The rule's row in the table.
+    pub fn spec(self) -> &'static RuleSpec {
+        &RULES[self.index()]
+    }
+
     pub fn as_str(self) -> &'static str {
-        match self {
-            RuleId::Dimensions => "dimensions",
-            RuleId::Resolution => "resolution",
-            RuleId::Colour => "colour",
-            RuleId::FaceCount => "face_count",
-            RuleId::HeadLength => "head_length",
-            RuleId::HeadWidth => "head_width",
-            RuleId::HeadCentring => "head_centring",
-            RuleId::TopMargin => "top_margin",
-            RuleId::Background => "background",
-            RuleId::BackgroundUniformity => "background_uniformity",
-            RuleId::BackgroundClutter => "background_clutter",
-            RuleId::BackgroundShadow => "background_shadow",
-            RuleId::Exposure => "exposure",
-            RuleId::Brightness => "brightness",
-            RuleId::DynamicRange => "dynamic_range",
-            RuleId::Lighting => "lighting",
-            RuleId::Sharpness => "sharpness",
-            RuleId::Clothing => "clothing",
-            RuleId::Recency => "recency",
-            RuleId::Retouching => "retouching",
-            RuleId::EyesOpen => "eyes_open",
-            RuleId::Eyewear => "eyewear",
-            RuleId::Headwear => "headwear",
-            RuleId::Expression => "expression",
-        }
+        self.spec().name
     }
 
     /// The unit the rule's value is reported in.
     pub fn unit(self) -> &'static str {
-        match self {
-            RuleId::Dimensions => "ratio",
-            RuleId::Resolution => "px",
-            RuleId::Colour => "chroma",
-            RuleId::FaceCount => "faces",
-            RuleId::HeadLength | RuleId::HeadWidth | RuleId::HeadCentring => "mm",
-            RuleId::TopMargin => "px@ref",
-            RuleId::Background => "deltaE",
-            RuleId::BackgroundUniformity | RuleId::DynamicRange => "luma",
-            RuleId::BackgroundClutter | RuleId::BackgroundShadow | RuleId::Exposure => "%",
-            RuleId::Lighting => "%",
-            RuleId::Brightness | RuleId::Clothing => "luma",
-            RuleId::Sharpness => "laplacian-var",
-            RuleId::Recency => "days",
-            RuleId::Retouching => "tag",
-            RuleId::EyesOpen | RuleId::Eyewear | RuleId::Headwear | RuleId::Expression => "",
-        }
+        self.spec().unit
+    }
+
+    pub fn kind(self) -> Kind {
+        self.spec().kind
     }
 }
 
@@ -223,49 +512,13 @@ pub fn judge(value: f64, limit: &Limit) -> (Status, Option<Side>, bool) {
     (Status::Pass, None, unusable)
 }
 
-/// The reason code for a rule that fell on `side` of its limits.
+/// The reason code for a rule that fell on `side` of its limits (`None`: not measurable).
 pub fn reason_code(rule: RuleId, side: Option<Side>) -> &'static str {
-    use RuleId::*;
-    use Side::*;
-    match (rule, side) {
-        (Dimensions, _) => "wrong-aspect-ratio",
-        (Resolution, _) => "resolution-too-low",
-        (Colour, Some(_)) => "not-colour",
-        (FaceCount, Some(High)) => "several-faces",
-        (FaceCount, _) => "no-face",
-        (HeadLength, Some(High)) => "head-too-large",
-        (HeadLength, Some(Low)) => "head-too-small",
-        (HeadWidth, Some(High)) => "head-too-wide",
-        (HeadWidth, Some(Low)) => "head-too-narrow",
-        (HeadCentring, Some(_)) => "head-off-centre",
-        (TopMargin, Some(High)) => "head-too-low",
-        (TopMargin, Some(Low)) => "head-too-high",
-        (HeadLength | HeadWidth | HeadCentring | TopMargin, None) => "head-not-measurable",
-        (Background, Some(_)) => "background-not-white",
-        (BackgroundUniformity, Some(_)) => "background-uneven",
-        (BackgroundClutter, Some(_)) => "background-cluttered",
-        (BackgroundShadow, Some(_)) => "background-shadow",
-        (Background | BackgroundUniformity | BackgroundClutter | BackgroundShadow, None) => {
-            "background-not-measurable"
-        }
-        (Exposure, Some(_)) => "overexposed",
-        (Brightness, Some(High)) => "too-bright",
-        (Brightness, Some(Low)) => "too-dark",
-        (DynamicRange, Some(_)) => "low-contrast",
-        (Lighting, Some(_)) => "uneven-lighting",
-        (Sharpness, Some(_)) => "blurred",
-        (Colour | Exposure | Brightness | DynamicRange | Lighting | Sharpness, None) => {
-            "face-not-measurable"
-        }
-        (Clothing, Some(_)) => "clothing-too-light",
-        (Clothing, None) => "clothing-not-measurable",
-        (Recency, Some(_)) => "photo-too-old",
-        (Recency, None) => "capture-date-unknown",
-        (Retouching, _) => "edited-with-software",
-        (EyesOpen, _) => "check-eyes-open",
-        (Eyewear, _) => "check-eyewear",
-        (Headwear, _) => "check-headwear",
-        (Expression, _) => "check-expression",
+    let spec = rule.spec();
+    match side {
+        Some(Side::Low) => spec.low,
+        Some(Side::High) => spec.high,
+        None => spec.unmeasured,
     }
 }
 
@@ -385,6 +638,23 @@ pub fn decide(results: &[RuleResult]) -> (Decision, Vec<Reason>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_table_is_in_report_order_and_names_are_unique() {
+        for (i, spec) in RULES.iter().enumerate() {
+            assert_eq!(spec.id.index(), i, "{} out of order", spec.name);
+        }
+        let names: std::collections::HashSet<_> = RULES.iter().map(|s| s.name).collect();
+        assert_eq!(names.len(), RULES.len());
+        for spec in RULES {
+            let json = serde_json::to_string(&spec.id).unwrap();
+            assert_eq!(
+                json,
+                format!("\"{}\"", spec.name),
+                "serde name and table name agree"
+            );
+        }
+    }
 
     fn limit(min: Option<f64>, max: Option<f64>, margin: f64) -> Limit {
         Limit {

@@ -416,6 +416,8 @@ pub fn build(
                 .join(", ")
         ),
         photos: Some(PathBuf::from(".")),
+        // The derived labels carry the source's unjudged rules row by row.
+        judged: None,
     };
     SampleSet::write_labels(&options.out, &info, &samples)?;
     Ok(summary)

@@ -49,7 +49,7 @@ impl Table {
             }
             let cell = &mut self.rows[i][rule.index()];
             if rejudge::is_attribute(rule) {
-                *cell = if profile.attributes.review.contains(&rule) {
+                *cell = if profile.attributes.block.contains(&rule) {
                     (Status::Uncertain, false)
                 } else {
                     ABSENT
@@ -331,8 +331,7 @@ mod tests {
 
     #[test]
     fn decisions_are_counted_against_the_labels() {
-        let mut p = Profile::default_profile();
-        p.attributes.review.clear();
+        let p = Profile::default_profile();
         let photos = vec![
             photo("ok", &[(RuleId::Background, 4.0)], &[], &p),
             photo("doubt", &[(RuleId::Background, 13.0)], &[], &p),
@@ -340,7 +339,7 @@ mod tests {
             photo(
                 "slipped",
                 &[(RuleId::Background, 4.0)],
-                &[RuleId::Eyewear],
+                &[RuleId::Jewellery],
                 &p,
             ),
             photo(
@@ -374,7 +373,7 @@ mod tests {
         );
         assert_eq!((bg.precision, bg.recall), (Some(0.5), Some(1.0)));
         assert_eq!(bg.values_broken, vec![60.0]);
-        let eyewear = stats.iter().find(|s| s.rule == RuleId::Eyewear).unwrap();
+        let eyewear = stats.iter().find(|s| s.rule == RuleId::Jewellery).unwrap();
         assert_eq!(
             eyewear.flagged_recall,
             Some(0.0),

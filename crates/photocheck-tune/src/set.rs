@@ -52,6 +52,11 @@ pub struct SetInfo {
     /// Folder the `file` column is relative to, itself relative to the set folder; default `.`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub photos: Option<PathBuf>,
+    /// The rules the labels judge; default every rule. A set labelled for a few rules only (faces
+    /// judged for masks and smiles, never for framing) would otherwise count every rule it leaves out
+    /// as kept: rules not listed here are unjudged on every row, unless the row breaks them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub judged: Option<Vec<RuleId>>,
 }
 
 /// Ground truth for one photo.
@@ -178,7 +183,12 @@ impl SampleSet {
             info.name = folder_name(&dir);
         }
         let photos = dir.join(info.photos.clone().unwrap_or_else(|| PathBuf::from(".")));
-        let samples = parse_labels(&read(&labels_path)?, &labels_path, &photos)?;
+        let samples = parse_labels(
+            &read(&labels_path)?,
+            &labels_path,
+            &photos,
+            info.judged.as_deref(),
+        )?;
         let missing: Vec<&Sample> = samples.iter().filter(|s| !s.path.is_file()).collect();
         if let Some(first) = missing.first() {
             return Err(SetError::Missing {
@@ -229,7 +239,13 @@ pub fn labels_csv(samples: &[Sample]) -> String {
     String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
 }
 
-fn parse_labels(text: &str, path: &Path, photos: &Path) -> Result<Vec<Sample>, SetError> {
+/// `judged`: the set's judged rules (`None`: all); the others join every row's unjudged rules.
+fn parse_labels(
+    text: &str,
+    path: &Path,
+    photos: &Path,
+    judged: Option<&[RuleId]>,
+) -> Result<Vec<Sample>, SetError> {
     let mut reader = csv::ReaderBuilder::new()
         .comment(Some(b'#'))
         .trim(csv::Trim::All)
@@ -259,7 +275,7 @@ fn parse_labels(text: &str, path: &Path, photos: &Path) -> Result<Vec<Sample>, S
             other => return Err(bad(format!("compliant must be yes or no, not {other:?}"))),
         };
         let breaks = row.breaks.parse::<RuleList>().map_err(&bad)?.0;
-        let unjudged = row.unjudged.parse::<RuleList>().map_err(&bad)?.0;
+        let mut unjudged = row.unjudged.parse::<RuleList>().map_err(&bad)?.0;
         if compliant && !breaks.is_empty() {
             return Err(bad("a compliant photo cannot break rules".into()));
         }
@@ -282,6 +298,15 @@ fn parse_labels(text: &str, path: &Path, photos: &Path) -> Result<Vec<Sample>, S
         }
         if row.crown_y.is_some() != row.chin_y.is_some() {
             return Err(bad("give both crown_y and chin_y, or neither".into()));
+        }
+        // After the checks, so a row is still refused for what its own columns say. A break of a rule
+        // the set does not judge stays a break: the labeller saw it.
+        if let Some(judged) = judged {
+            for rule in RuleId::ALL {
+                if !judged.contains(&rule) && !breaks.contains(&rule) && !unjudged.contains(&rule) {
+                    unjudged.push(rule);
+                }
+            }
         }
         out.push(Sample {
             path: photos.join(&row.file),
@@ -326,7 +351,14 @@ mod tests {
     use super::*;
 
     fn set_with(labels: &str) -> (tempfile::TempDir, Result<SampleSet, SetError>) {
+        set_with_info("", labels)
+    }
+
+    fn set_with_info(info: &str, labels: &str) -> (tempfile::TempDir, Result<SampleSet, SetError>) {
         let dir = tempfile::tempdir().unwrap();
+        if !info.is_empty() {
+            std::fs::write(dir.path().join(SET_FILE), info).unwrap();
+        }
         std::fs::write(dir.path().join(LABELS_FILE), labels).unwrap();
         std::fs::write(dir.path().join("a.jpg"), b"x").unwrap();
         std::fs::write(dir.path().join("b.jpg"), b"x").unwrap();
@@ -430,6 +462,36 @@ mod tests {
         assert_eq!(set.info.name, "mine");
         assert_eq!(set.samples[0].label, sample.label);
         assert_eq!(set.samples[0].path, set_dir.join("../photos").join("a.jpg"));
+    }
+
+    #[test]
+    fn rules_the_set_does_not_judge_are_unjudged_on_every_row() {
+        let (_d, set) = set_with_info(
+            "judged = [\"eyewear\", \"headwear\"]\n",
+            &format!("{HEADER}a.jpg,no,eyewear,,,,,,sunglasses\nb.jpg,no,background,,,,headwear,,hood?\n"),
+        );
+        let set = set.unwrap();
+        assert_eq!(
+            set.info.judged,
+            Some(vec![RuleId::Eyewear, RuleId::Headwear])
+        );
+        let a = &set.samples[0].label;
+        assert_eq!(a.breaks, vec![RuleId::Eyewear]);
+        assert!(
+            a.unjudged.contains(&RuleId::Background) && !a.unjudged.contains(&RuleId::Headwear)
+        );
+        assert_eq!(a.unjudged.len(), RuleId::ALL.len() - 2);
+        // A break of a rule the set does not judge is kept as a break, not made unjudged.
+        let b = &set.samples[1].label;
+        assert_eq!(b.breaks, vec![RuleId::Background]);
+        assert!(
+            !b.unjudged.contains(&RuleId::Background) && !b.unjudged.contains(&RuleId::Eyewear)
+        );
+        assert_eq!(b.unjudged[0], RuleId::Headwear);
+        assert_eq!(b.unjudged.len(), RuleId::ALL.len() - 2);
+        // Without `judged`, every rule is judged as before.
+        let (_d, set) = set_with(&format!("{HEADER}a.jpg,no,eyewear,,,,,,\n"));
+        assert!(set.unwrap().samples[0].label.unjudged.is_empty());
     }
 
     #[test]

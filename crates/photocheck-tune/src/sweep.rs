@@ -261,16 +261,14 @@ pub fn propose(photos: &[Checked], base: &Profile) -> Proposal {
     // A look may go unreviewed only if the measured rules alone stop every photo breaking it: judged
     // with no look reviewed at all, since a photo reviewed for another look would otherwise hide it.
     let mut measured_only = profile.clone();
-    measured_only.attributes.review.clear();
+    measured_only.attributes.block.clear();
     let bare = Table::new(photos, &measured_only);
     let mut looks = Vec::new();
-    for rule in [
-        RuleId::EyesOpen,
-        RuleId::Eyewear,
-        RuleId::Headwear,
-        RuleId::Expression,
-    ] {
-        let reviewed = profile.attributes.review.contains(&rule);
+    for rule in RuleId::ALL
+        .into_iter()
+        .filter(|r| r.kind() == photocheck_core::rules::Kind::NotChecked)
+    {
+        let reviewed = profile.attributes.block.contains(&rule);
         let breaking: Vec<usize> = (0..photos.len())
             .filter(|&i| photos[i].label.breaks(rule))
             .collect();
@@ -279,7 +277,7 @@ pub fn propose(photos: &[Checked], base: &Profile) -> Proposal {
             .filter(|&&i| bare.decision(i) == photocheck_core::Decision::Approve)
             .count();
         let mut trial = profile.clone();
-        trial.attributes.review.retain(|r| *r != rule);
+        trial.attributes.block.retain(|r| *r != rule);
         let mut t = table.clone();
         t.rejudge_rule(photos, &trial, rule);
         let dropped = reviewed
@@ -288,7 +286,7 @@ pub fn propose(photos: &[Checked], base: &Profile) -> Proposal {
             && score(&t.counts(photos)) <= score(&table.counts(photos));
         if dropped {
             changes.push(Change {
-                key: "attributes.review".into(),
+                key: "attributes.block".into(),
                 from: format!("includes {rule}"),
                 to: format!("without {rule}"),
             });
@@ -542,7 +540,7 @@ mod proposal_tests {
     /// The default profile with no looks reviewed, so measured rules alone decide.
     fn unreviewed() -> Profile {
         let mut p = Profile::default_profile();
-        p.attributes.review.clear();
+        p.attributes.block.clear();
         p
     }
 
@@ -605,12 +603,13 @@ mod proposal_tests {
 
     #[test]
     fn looks_stay_reviewed_without_evidence_or_when_dropping_them_approves_a_broken_photo() {
-        let p = Profile::default_profile();
+        let mut p = Profile::default_profile();
+        p.attributes.block = vec![RuleId::Jewellery, RuleId::Makeup];
         let glasses = |id: &str, bg_value: f64| {
             photo(
                 id,
                 &[(RuleId::Background, bg_value)],
-                &[RuleId::Eyewear],
+                &[RuleId::Jewellery],
                 &p,
             )
         };
@@ -620,7 +619,7 @@ mod proposal_tests {
         let eyewear = prop
             .looks
             .iter()
-            .find(|l| l.rule == RuleId::Eyewear)
+            .find(|l| l.rule == RuleId::Jewellery)
             .unwrap();
         assert_eq!(
             (
@@ -630,18 +629,18 @@ mod proposal_tests {
             ),
             (5, 5, false)
         );
-        assert!(prop.profile.attributes.review.contains(&RuleId::Eyewear));
+        assert!(prop.profile.attributes.block.contains(&RuleId::Jewellery));
         let eyes = prop
             .looks
             .iter()
-            .find(|l| l.rule == RuleId::EyesOpen)
+            .find(|l| l.rule == RuleId::Makeup)
             .unwrap();
         assert_eq!(
             (eyes.breaking, eyes.dropped),
             (0, false),
             "no evidence, no change"
         );
-        assert!(prop.profile.attributes.review.contains(&RuleId::EyesOpen));
+        assert!(prop.profile.attributes.block.contains(&RuleId::Makeup));
     }
 
     #[test]

@@ -130,7 +130,7 @@ fn a_profile_that_approves_a_non_compliant_photo_exits_1_and_names_it() {
     let tmp = tempfile::tempdir().expect("tempdir");
     // Everything passes: no looks reviewed, no limits worth the name.
     let mut lax = Profile::default_profile();
-    lax.attributes.review.clear();
+    lax.attributes.block.clear();
     for (id, _) in Profile::default_profile().rules.iter() {
         let l = lax.rules.get_mut(id).expect("a limit");
         *l = photocheck_core::profile::Limit {

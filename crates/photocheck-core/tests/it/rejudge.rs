@@ -32,7 +32,7 @@ fn judging_again_under_new_limits_matches_checking_under_them() {
     r.sharpness.min = Some(30.0);
     r.head_centring.reject_above = Some(3.0);
     r.brightness.margin = 2.0;
-    other.attributes.review = vec![RuleId::Eyewear];
+    other.attributes.block = vec![RuleId::Jewellery];
     other.retouching.editors.push("adobe".into());
     let mut changed = 0;
     for (file, (_, report)) in all_reports(&dir) {

@@ -175,32 +175,7 @@ pub struct ItemView<'a> {
 }
 
 fn rule_zh(id: RuleId) -> &'static str {
-    match id {
-        RuleId::Dimensions => "尺寸比例",
-        RuleId::Resolution => "分辨率",
-        RuleId::Colour => "彩色",
-        RuleId::FaceCount => "人脸数",
-        RuleId::HeadLength => "头部长度",
-        RuleId::HeadWidth => "头部宽度",
-        RuleId::HeadCentring => "头部居中",
-        RuleId::TopMargin => "头顶距上边",
-        RuleId::Background => "背景白色",
-        RuleId::BackgroundUniformity => "背景均匀",
-        RuleId::BackgroundClutter => "背景杂物",
-        RuleId::BackgroundShadow => "背景阴影",
-        RuleId::Exposure => "曝光",
-        RuleId::Brightness => "亮度",
-        RuleId::DynamicRange => "动态范围",
-        RuleId::Lighting => "光线均匀",
-        RuleId::Sharpness => "清晰度",
-        RuleId::Clothing => "深色服装",
-        RuleId::Recency => "拍摄时间",
-        RuleId::Retouching => "修图",
-        RuleId::EyesOpen => "睁眼",
-        RuleId::Eyewear => "眼镜",
-        RuleId::Headwear => "帽子",
-        RuleId::Expression => "表情",
-    }
+    id.spec().name_zh
 }
 
 fn status_zh(s: Status) -> (&'static str, &'static str) {

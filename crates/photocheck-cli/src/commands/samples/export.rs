@@ -78,6 +78,7 @@ pub fn run(args: ExportArgs) -> Result<()> {
             Utc::now().format("%Y-%m-%d")
         ),
         photos: None,
+        judged: None,
     };
     SampleSet::write_labels(&args.out, &info, &samples)?;
     let rejected = samples.iter().filter(|s| !s.label.compliant).count();

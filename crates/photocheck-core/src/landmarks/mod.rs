@@ -1,0 +1,304 @@
+//! Face landmarks: MediaPipe's face mesh (468 points) seeded by the rustface box, and its eye model
+//! (eyelid contour and iris) on each eye. Everything the looks are measured from.
+//!
+//! The mesh wants the face upright in a square about 1.5 face-heights wide. The rustface box gives a
+//! first crop; when the mesh's own points say the face sits elsewhere, is tilted, or is of another size,
+//! a second pass runs on the crop the points give (MediaPipe's tracking does the same between frames).
+//! The mesh's eyelid points cannot tell closed eyes from narrow open ones, so the eye model runs on
+//! each eye, in a crop 2.3 eye-widths wide along the eye's corners (MediaPipe's iris pipeline).
+
+pub mod crop;
+pub mod models;
+
+use image::RgbImage;
+use serde::{Deserialize, Serialize};
+
+use crate::detect::FaceBox;
+pub use crate::landmarks::crop::Crop;
+use crate::landmarks::models::{EYE_SIDE, MESH_SIDE};
+
+/// Mesh indices of the points the measures use (MediaPipe's canonical face mesh numbering; "left" and
+/// "right" are as seen in the photo).
+pub mod idx {
+    /// Eye corners: photo-left eye outer and inner, photo-right eye inner and outer.
+    pub const LEFT_EYE_OUTER: usize = 33;
+    pub const LEFT_EYE_INNER: usize = 133;
+    pub const RIGHT_EYE_INNER: usize = 362;
+    pub const RIGHT_EYE_OUTER: usize = 263;
+    pub const FOREHEAD_TOP: usize = 10;
+    pub const CHIN: usize = 152;
+    pub const NOSE_TIP: usize = 1;
+    /// The face outline at the level of the eyes (near the ears).
+    pub const CHEEK_LEFT: usize = 234;
+    pub const CHEEK_RIGHT: usize = 454;
+    pub const MOUTH_LEFT: usize = 61;
+    pub const MOUTH_RIGHT: usize = 291;
+    pub const UPPER_LIP_INNER: usize = 13;
+    pub const LOWER_LIP_INNER: usize = 14;
+    pub const UPPER_LIP_OUTER: usize = 0;
+    pub const LOWER_LIP_OUTER: usize = 17;
+    /// Brows, photo-left then photo-right, outer to inner.
+    pub const LEFT_BROW: [usize; 5] = [70, 63, 105, 66, 107];
+    pub const RIGHT_BROW: [usize; 5] = [300, 293, 334, 296, 336];
+}
+
+/// The eye model's first 16 contour points follow the eyelid: 0-8 the lower lid from the outer corner
+/// to the inner one, 9-15 the upper lid from outer to inner (MediaPipe's iris-to-mesh mapping).
+/// Pairs of (upper, lower) points facing each other across the opening.
+const LID_PAIRS: [(usize, usize); 3] = [(11, 3), (12, 4), (13, 5)];
+const OUTER_CORNER: usize = 0;
+const INNER_CORNER: usize = 8;
+const LID_POINTS: usize = 16;
+
+/// A mesh face-presence score below this means the crop holds no face the mesh recognises.
+const MIN_PRESENCE: f64 = 0.5;
+/// The mesh crop is this many times the face's extent (MediaPipe's landmarks-to-rect scale).
+const MESH_SCALE: f64 = 1.5;
+/// The rustface box (brows to below the mouth) to the mesh crop side: the face outline is ~1.1 box
+/// widths, times the 1.5 above.
+const BOX_TO_CROP: f64 = 1.65;
+/// The eye crop is this many eye-corner distances wide.
+const EYE_SCALE: f64 = 2.3;
+/// A first mesh pass is kept when the crop its points give is this close to the one it ran on
+/// (centre and size as shares of the crop side, angle in radians); otherwise the mesh runs again.
+const REFINE_TOLERANCE: (f64, f64, f64) = (0.05, 0.1, 0.07);
+
+/// One eye as the eye model saw it, in photo px.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Eye {
+    /// The 16 eyelid points (lower lid outer to inner, then upper lid outer to inner).
+    pub lids: Vec<[f64; 2]>,
+    pub iris: [f64; 2],
+    pub iris_radius: f64,
+    /// Lid opening over corner distance (mean of three facing pairs).
+    pub aspect: f64,
+    /// Iris centre from the middle of the corners, in eye widths, along the eye (positive: to the photo's
+    /// right) and across it (positive: down).
+    pub gaze: [f64; 2],
+}
+
+/// Head orientation in degrees. Yaw: turned (positive: face towards the photo's right); pitch: nodded
+/// (positive: chin up), before the profile's bias; roll: tilted (positive: clockwise in the photo).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Pose {
+    pub yaw: f64,
+    pub pitch: f64,
+    pub roll: f64,
+}
+
+/// The landmarks of one face, in analysis-image px.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Landmarks {
+    /// 468 mesh points: x, y, and z (relative depth, px, smaller is nearer the camera).
+    pub mesh: Vec<[f64; 3]>,
+    /// The mesh's face-presence score, 0-1.
+    pub presence: f64,
+    /// Photo-left eye, then photo-right eye; `None` where the eye model could not run.
+    pub eyes: [Option<Eye>; 2],
+    pub pose: Pose,
+    /// The crop the mesh ran on last, and how many mesh passes ran.
+    pub crop: [f64; 4],
+    pub passes: u8,
+}
+
+impl Landmarks {
+    pub fn point(&self, i: usize) -> [f64; 2] {
+        let p = self.mesh[i];
+        [p[0], p[1]]
+    }
+
+    /// Distance between the eye centres (mid-corners), px: the face's own ruler.
+    pub fn eye_distance(&self) -> f64 {
+        let l = mid(
+            self.point(idx::LEFT_EYE_OUTER),
+            self.point(idx::LEFT_EYE_INNER),
+        );
+        let r = mid(
+            self.point(idx::RIGHT_EYE_INNER),
+            self.point(idx::RIGHT_EYE_OUTER),
+        );
+        dist(l, r)
+    }
+}
+
+/// Locates the landmarks of the face in `face`; `None` when the mesh finds no face there.
+pub fn locate(img: &RgbImage, face: &FaceBox) -> Result<Option<Landmarks>, models::ModelError> {
+    let side = face.w.max(face.h) * BOX_TO_CROP;
+    let mut crop = Crop {
+        cx: face.x + face.w / 2.0,
+        cy: face.y + face.h / 2.0,
+        size: side,
+        angle: 0.0,
+        mirror: false,
+    };
+    let mut passes = 0u8;
+    let (mesh, presence) = loop {
+        let out = models::mesh(&crop.sample(img, MESH_SIDE))?;
+        passes += 1;
+        let scale = crop.scale_to_photo(MESH_SIDE as f64);
+        let mesh: Vec<[f64; 3]> = out
+            .points
+            .iter()
+            .map(|p| {
+                let (x, y) = crop.to_photo(f64::from(p[0]), f64::from(p[1]), MESH_SIDE as f64);
+                [x, y, f64::from(p[2]) * scale]
+            })
+            .collect();
+        let presence = f64::from(out.presence);
+        if presence < MIN_PRESENCE && passes == 1 {
+            // A second look from the box alone would see the same; no face the mesh knows is here.
+            return Ok(None);
+        }
+        let next = crop_from_points(&mesh);
+        let (dc, ds, da) = REFINE_TOLERANCE;
+        let settled = ((next.cx - crop.cx).hypot(next.cy - crop.cy) <= dc * crop.size
+            && (next.size / crop.size - 1.0).abs() <= ds
+            && angle_diff(next.angle, crop.angle).abs() <= da)
+            || passes >= 2;
+        if settled {
+            if presence < MIN_PRESENCE {
+                return Ok(None);
+            }
+            break (mesh, presence);
+        }
+        crop = next;
+    };
+    let eyes = [
+        eye(img, &mesh, idx::LEFT_EYE_OUTER, idx::LEFT_EYE_INNER, false)?,
+        eye(img, &mesh, idx::RIGHT_EYE_OUTER, idx::RIGHT_EYE_INNER, true)?,
+    ];
+    let pose = pose(&mesh);
+    Ok(Some(Landmarks {
+        mesh,
+        presence,
+        eyes,
+        pose,
+        crop: [crop.cx, crop.cy, crop.size, crop.angle.to_degrees()],
+        passes,
+    }))
+}
+
+/// The mesh crop MediaPipe's tracking would take next: upright along the eye line, centred on the
+/// points' extent, 1.5 times its larger side.
+fn crop_from_points(mesh: &[[f64; 3]]) -> Crop {
+    let l = mesh[idx::LEFT_EYE_OUTER];
+    let r = mesh[idx::RIGHT_EYE_OUTER];
+    let angle = (r[1] - l[1]).atan2(r[0] - l[0]);
+    let (sin, cos) = angle.sin_cos();
+    // Extent in the face's own (unrotated) frame.
+    let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+    for p in mesh {
+        let u = p[0] * cos + p[1] * sin;
+        let v = -p[0] * sin + p[1] * cos;
+        (x0, x1, y0, y1) = (x0.min(u), x1.max(u), y0.min(v), y1.max(v));
+    }
+    let (uc, vc) = ((x0 + x1) / 2.0, (y0 + y1) / 2.0);
+    Crop {
+        cx: uc * cos - vc * sin,
+        cy: uc * sin + vc * cos,
+        size: (x1 - x0).max(y1 - y0) * MESH_SCALE,
+        angle,
+        mirror: false,
+    }
+}
+
+/// Runs the eye model on one eye, given its outer and inner corner in the mesh. The model knows the
+/// photo-left eye; the other is mirrored so that its outer corner is on the left too.
+fn eye(
+    img: &RgbImage,
+    mesh: &[[f64; 3]],
+    outer: usize,
+    inner: usize,
+    mirror: bool,
+) -> Result<Option<Eye>, models::ModelError> {
+    let (o, i) = (mesh[outer], mesh[inner]);
+    let width = (i[0] - o[0]).hypot(i[1] - o[1]);
+    if width < 4.0 {
+        return Ok(None);
+    }
+    // Along the eye from its outer to its inner corner for the photo-left eye; the mirrored crop of the
+    // photo-right eye runs from its inner to its outer corner, so that model-left is the outer corner.
+    let (a, b) = if mirror { (i, o) } else { (o, i) };
+    let crop = Crop {
+        cx: (o[0] + i[0]) / 2.0,
+        cy: (o[1] + i[1]) / 2.0,
+        size: width * EYE_SCALE,
+        angle: (b[1] - a[1]).atan2(b[0] - a[0]),
+        mirror,
+    };
+    let out = models::eye(&crop.sample(img, EYE_SIDE))?;
+    let side = EYE_SIDE as f64;
+    let lid_crop: Vec<[f64; 2]> = out.contour[..LID_POINTS]
+        .iter()
+        .map(|p| [f64::from(p[0]), f64::from(p[1])])
+        .collect();
+    let corner_gap = dist(lid_crop[OUTER_CORNER], lid_crop[INNER_CORNER]);
+    if corner_gap < 1.0 {
+        return Ok(None);
+    }
+    let opening = LID_PAIRS
+        .iter()
+        .map(|&(u, l)| dist(lid_crop[u], lid_crop[l]))
+        .sum::<f64>()
+        / LID_PAIRS.len() as f64;
+    let iris_crop = [f64::from(out.iris[0][0]), f64::from(out.iris[0][1])];
+    let radius_crop = out.iris[1..]
+        .iter()
+        .map(|p| dist(iris_crop, [f64::from(p[0]), f64::from(p[1])]))
+        .sum::<f64>()
+        / (out.iris.len() - 1) as f64;
+    // Iris offset in the crop's frame (along the eye, outer to inner; across it, down), then to the
+    // photo's left-right sense: the mirrored eye's "inner" direction is the photo's left.
+    let centre = mid(lid_crop[OUTER_CORNER], lid_crop[INNER_CORNER]);
+    let along = (iris_crop[0] - centre[0]) / corner_gap;
+    let across = (iris_crop[1] - centre[1]) / corner_gap;
+    let to_photo = |p: [f64; 2]| {
+        let (x, y) = crop.to_photo(p[0], p[1], side);
+        [x, y]
+    };
+    Ok(Some(Eye {
+        lids: lid_crop.iter().map(|&p| to_photo(p)).collect(),
+        iris: to_photo(iris_crop),
+        iris_radius: radius_crop * crop.scale_to_photo(side),
+        aspect: opening / corner_gap,
+        gaze: [if mirror { -along } else { along }, across],
+    }))
+}
+
+/// Yaw, pitch and roll from the mesh's 3D points: the line across the face at the ears (yaw, roll) and
+/// the line from the top of the forehead to the chin (pitch), both in the face's upright frame.
+fn pose(mesh: &[[f64; 3]]) -> Pose {
+    let (l, r) = (mesh[idx::CHEEK_LEFT], mesh[idx::CHEEK_RIGHT]);
+    let (lo, ro) = (mesh[idx::LEFT_EYE_OUTER], mesh[idx::RIGHT_EYE_OUTER]);
+    let roll = (ro[1] - lo[1]).atan2(ro[0] - lo[0]);
+    let (sin, cos) = roll.sin_cos();
+    // Rotate x and y by -roll so the eye line is horizontal; z is unchanged.
+    let upright = |p: [f64; 3]| [p[0] * cos + p[1] * sin, -p[0] * sin + p[1] * cos, p[2]];
+    let (l, r) = (upright(l), upright(r));
+    let (top, chin) = (upright(mesh[idx::FOREHEAD_TOP]), upright(mesh[idx::CHIN]));
+    // z grows away from the camera: the side nearer the camera has the smaller z.
+    let yaw = (l[2] - r[2]).atan2(r[0] - l[0]);
+    let pitch = (top[2] - chin[2]).atan2(chin[1] - top[1]);
+    Pose {
+        yaw: yaw.to_degrees(),
+        pitch: pitch.to_degrees(),
+        roll: roll.to_degrees(),
+    }
+}
+
+fn angle_diff(a: f64, b: f64) -> f64 {
+    let d = (a - b).rem_euclid(std::f64::consts::TAU);
+    if d > std::f64::consts::PI {
+        d - std::f64::consts::TAU
+    } else {
+        d
+    }
+}
+
+pub(crate) fn mid(a: [f64; 2], b: [f64; 2]) -> [f64; 2] {
+    [(a[0] + b[0]) / 2.0, (a[1] + b[1]) / 2.0]
+}
+
+pub(crate) fn dist(a: [f64; 2], b: [f64; 2]) -> f64 {
+    (a[0] - b[0]).hypot(a[1] - b[1])
+}

@@ -1,0 +1,322 @@
+//! The looks, measured from the landmarks and the pixels around them: eyes open, gaze, pose, mouth,
+//! expression, eyewear, headwear, face covering and hair over the face.
+//!
+//! Every value has a physical or anatomical meaning (a ratio of lengths on the face, an angle, a share
+//! of skin where skin must show) so one limit serves faces the limits were not fitted on. Colour
+//! measures compare the face with its own skin (read where the look in question cannot hide it), never
+//! with a fixed skin colour; where that reference is missing or not skin-like (a grey photo, a face
+//! covered everywhere) the value is left out and the rule is uncertain: a look passes only on evidence.
+
+use image::RgbImage;
+use serde::{Deserialize, Serialize};
+
+use crate::geometry::luma;
+use crate::landmarks::{dist, idx, Landmarks};
+use crate::measure::lab;
+
+/// Measured looks of one face. `None`: not measurable on this photo.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct LookMeasures {
+    /// Lid opening / eye width of the less open eye (eye model).
+    pub eye_aspect: Option<f64>,
+    /// Iris centre offset from the eye's middle, eye widths, the mean of both eyes' (x, y).
+    pub gaze_x: Option<f64>,
+    pub gaze_y: Option<f64>,
+    /// Head orientation, degrees (pitch before the profile's bias).
+    pub yaw: Option<f64>,
+    pub pitch: Option<f64>,
+    pub roll: Option<f64>,
+    /// Inner-lip gap / mouth width.
+    pub mouth_gap: Option<f64>,
+    /// Mouth corners above the lips' midline, mouth widths (positive: corners up, a smile).
+    pub corner_lift: Option<f64>,
+    /// Mouth width / eye distance (a smile or grimace stretches the mouth).
+    pub mouth_width: Option<f64>,
+    /// Luminance of the eye openings / the cheeks' (dark lenses bring it down), the darker eye.
+    pub eye_luminance: Option<f64>,
+    /// Share of clipped pixels over the eyes, % (glare on lenses).
+    pub eye_glare_pct: Option<f64>,
+    /// Share of the band between the forehead top and the crown that is hair or skin, %.
+    pub crown_hair_pct: Option<f64>,
+    /// Share of the points of nose, lips and chin that show skin or lips, %.
+    pub lower_face_skin_pct: Option<f64>,
+    /// Share of the forehead above the brows that shows skin, %.
+    pub forehead_skin_pct: Option<f64>,
+}
+
+/// Sample disc radius as a share of the eye distance.
+const DISC: f64 = 0.07;
+/// A colour matches the skin reference when its a*b* is this close (CIELAB units)...
+const SKIN_AB: f64 = 11.0;
+/// ...and its lightness within this ratio of the reference's (shading on a curved face).
+const SKIN_L: (f64, f64) = (0.55, 1.35);
+/// A reference is skin-like when its chroma is at least this (grey photos and cloth are not) and its
+/// hue angle (a*b*, degrees) in this range (skin of every tone sits between red and yellow).
+const SKIN_MIN_CHROMA: f64 = 6.0;
+const SKIN_HUE: (f64, f64) = (15.0, 85.0);
+/// Hair: darker than the skin by this ratio of L, or dark and nearly grey whatever the skin.
+const HAIR_DARK_L: f64 = 0.8;
+const HAIR_MAX_CHROMA: f64 = 25.0;
+
+/// Points where the forehead's skin is read (centre, glabella, either side).
+const FOREHEAD_REF: [usize; 4] = [151, 9, 108, 337];
+/// Points on the cheeks below the eyes, where the skin is read for the eyes and the brows.
+const CHEEK_REF: [usize; 4] = [50, 280, 101, 330];
+/// Nose, the skin around the mouth, the lips and the chin: what a mask or scarf covers.
+const LOWER_FACE: [usize; 12] = [1, 4, 164, 0, 17, 18, 199, 175, 205, 425, 57, 287];
+/// Lips: matched as skin or lip colour (redder than the skin).
+const LIPS: [usize; 2] = [0, 17];
+
+pub fn measure(img: &RgbImage, lm: &Landmarks, crown_y: Option<f64>) -> LookMeasures {
+    let iod = lm.eye_distance();
+    let mut m = LookMeasures {
+        yaw: Some(lm.pose.yaw),
+        pitch: Some(lm.pose.pitch),
+        roll: Some(lm.pose.roll),
+        ..LookMeasures::default()
+    };
+    if iod < 8.0 {
+        return m;
+    }
+    let eyes: Vec<_> = lm.eyes.iter().flatten().collect();
+    if eyes.len() == 2 {
+        m.eye_aspect = eyes.iter().map(|e| e.aspect).reduce(f64::min);
+        m.gaze_x = Some(eyes.iter().map(|e| e.gaze[0]).sum::<f64>() / 2.0);
+        m.gaze_y = Some(eyes.iter().map(|e| e.gaze[1]).sum::<f64>() / 2.0);
+    }
+    // Mouth: the inner lip gap and the corners, in the face's upright frame.
+    let roll = lm.pose.roll.to_radians();
+    let up = |p: [f64; 2]| {
+        let (s, c) = roll.sin_cos();
+        [p[0] * c + p[1] * s, -p[0] * s + p[1] * c]
+    };
+    let (ml, mr) = (
+        up(lm.point(idx::MOUTH_LEFT)),
+        up(lm.point(idx::MOUTH_RIGHT)),
+    );
+    let (ui, li) = (
+        up(lm.point(idx::UPPER_LIP_INNER)),
+        up(lm.point(idx::LOWER_LIP_INNER)),
+    );
+    let (uo, lo) = (
+        up(lm.point(idx::UPPER_LIP_OUTER)),
+        up(lm.point(idx::LOWER_LIP_OUTER)),
+    );
+    let width = dist(ml, mr);
+    if width > 1.0 {
+        m.mouth_gap = Some((li[1] - ui[1]).max(0.0) / width);
+        // The lips' midline: halfway between the outer lip edges; corners above it lift.
+        let midline = (uo[1] + lo[1]) / 2.0;
+        m.corner_lift = Some((midline - (ml[1] + mr[1]) / 2.0) / width);
+        m.mouth_width = Some(width / iod);
+    }
+
+    let r = (DISC * iod).max(1.5);
+    let cheek = reference(img, lm, &CHEEK_REF, r);
+    let forehead = reference(img, lm, &FOREHEAD_REF, r);
+    if let Some(cheek) = cheek {
+        (m.eye_luminance, m.eye_glare_pct) = eyes_luminance(img, lm, cheek[0]);
+    }
+    if let Some(skin) = forehead.filter(|s| skin_like(*s)) {
+        let matches = LOWER_FACE
+            .iter()
+            .filter(|&&i| {
+                disc_median(img, lm.point(i), r).is_some_and(|c| {
+                    matches_skin(c, skin) || (LIPS.contains(&i) && is_lip(c, skin))
+                })
+            })
+            .count();
+        m.lower_face_skin_pct = Some(100.0 * matches as f64 / LOWER_FACE.len() as f64);
+    }
+    if let Some(skin) = cheek.filter(|s| skin_like(*s)) {
+        m.forehead_skin_pct = forehead_skin(img, lm, skin, r);
+        m.crown_hair_pct = crown_band(img, lm, skin, crown_y, iod);
+    }
+    m
+}
+
+/// Median Lab colour over discs around mesh points; `None` outside the photo.
+fn reference(img: &RgbImage, lm: &Landmarks, points: &[usize], r: f64) -> Option<[f64; 3]> {
+    let mut labs: Vec<[f64; 3]> = points
+        .iter()
+        .filter_map(|&i| disc_median(img, lm.point(i), r))
+        .collect();
+    if labs.len() * 2 < points.len() {
+        return None;
+    }
+    Some(median3(&mut labs))
+}
+
+fn median3(v: &mut [[f64; 3]]) -> [f64; 3] {
+    let mut out = [0.0; 3];
+    for (c, o) in out.iter_mut().enumerate() {
+        v.sort_by(|a, b| a[c].total_cmp(&b[c]));
+        *o = v[v.len() / 2][c];
+    }
+    out
+}
+
+/// Median Lab colour of the pixels within `r` of `p`.
+fn disc_median(img: &RgbImage, p: [f64; 2], r: f64) -> Option<[f64; 3]> {
+    let mut labs = Vec::new();
+    let (x0, x1) = ((p[0] - r).floor().max(0.0), (p[0] + r).ceil());
+    let (y0, y1) = ((p[1] - r).floor().max(0.0), (p[1] + r).ceil());
+    let (w, h) = (img.width() as f64, img.height() as f64);
+    let mut y = y0;
+    while y <= y1.min(h - 1.0) {
+        let mut x = x0;
+        while x <= x1.min(w - 1.0) {
+            if (x - p[0]).hypot(y - p[1]) <= r {
+                let px = img.get_pixel(x as u32, y as u32).0;
+                labs.push(lab(px.map(f64::from)));
+            }
+            x += 1.0;
+        }
+        y += 1.0;
+    }
+    (!labs.is_empty()).then(|| median3(&mut labs))
+}
+
+fn chroma(c: [f64; 3]) -> f64 {
+    c[1].hypot(c[2])
+}
+
+fn skin_like(c: [f64; 3]) -> bool {
+    let hue = c[2].atan2(c[1]).to_degrees();
+    chroma(c) >= SKIN_MIN_CHROMA && (SKIN_HUE.0..=SKIN_HUE.1).contains(&hue) && c[0] > 15.0
+}
+
+fn matches_skin(c: [f64; 3], skin: [f64; 3]) -> bool {
+    let ratio = c[0] / skin[0].max(1.0);
+    (c[1] - skin[1]).hypot(c[2] - skin[2]) <= SKIN_AB && (SKIN_L.0..=SKIN_L.1).contains(&ratio)
+}
+
+/// Lips: redder than the skin (a* up), hue still between red and yellow-red, not much lighter.
+fn is_lip(c: [f64; 3], skin: [f64; 3]) -> bool {
+    let hue = c[2].atan2(c[1]).to_degrees();
+    c[1] >= skin[1] - 2.0 && (-10.0..=60.0).contains(&hue) && c[0] <= skin[0] * 1.2
+}
+
+fn is_hair(c: [f64; 3], skin: [f64; 3]) -> bool {
+    (c[0] <= skin[0] * HAIR_DARK_L && chroma(c) <= HAIR_MAX_CHROMA.max(chroma(skin) * 1.2))
+        || (c[0] < 30.0 && chroma(c) <= HAIR_MAX_CHROMA)
+}
+
+/// The eye openings' median luminance over the cheeks', for the darker eye, and the share of clipped
+/// pixels over both openings.
+fn eyes_luminance(img: &RgbImage, lm: &Landmarks, cheek_l: f64) -> (Option<f64>, Option<f64>) {
+    let mut worst: Option<f64> = None;
+    let (mut clipped, mut total) = (0usize, 0usize);
+    for eye in lm.eyes.iter().flatten() {
+        let lumas = polygon_lumas(img, &eye.lids);
+        if lumas.len() < 4 {
+            return (None, None);
+        }
+        clipped += lumas.iter().filter(|&&l| l >= 250).count();
+        total += lumas.len();
+        let mut sorted = lumas;
+        sorted.sort_unstable();
+        // The upper quartile: the sclera and the lids, what a dark lens hides first.
+        let q = f64::from(sorted[sorted.len() * 3 / 4]);
+        let l = lab([q, q, q])[0] / cheek_l.max(1.0);
+        worst = Some(worst.map_or(l, |w: f64| w.min(l)));
+    }
+    if lm.eyes.iter().any(Option::is_none) {
+        return (None, None);
+    }
+    (
+        worst,
+        (total > 0).then(|| 100.0 * clipped as f64 / total as f64),
+    )
+}
+
+/// Luma of the pixels inside a polygon (the eyelid contour).
+fn polygon_lumas(img: &RgbImage, poly: &[[f64; 2]]) -> Vec<u8> {
+    let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+    for p in poly {
+        (x0, x1, y0, y1) = (x0.min(p[0]), x1.max(p[0]), y0.min(p[1]), y1.max(p[1]));
+    }
+    let mut out = Vec::new();
+    let (w, h) = (img.width() as i64, img.height() as i64);
+    for y in (y0.floor() as i64).max(0)..=(y1.ceil() as i64).min(h - 1) {
+        for x in (x0.floor() as i64).max(0)..=(x1.ceil() as i64).min(w - 1) {
+            if inside(poly, [x as f64 + 0.5, y as f64 + 0.5]) {
+                out.push(luma(img.get_pixel(x as u32, y as u32).0));
+            }
+        }
+    }
+    out
+}
+
+fn inside(poly: &[[f64; 2]], p: [f64; 2]) -> bool {
+    let mut c = false;
+    let n = poly.len();
+    for i in 0..n {
+        let (a, b) = (poly[i], poly[(i + n - 1) % n]);
+        if (a[1] > p[1]) != (b[1] > p[1])
+            && p[0] < (b[0] - a[0]) * (p[1] - a[1]) / (b[1] - a[1]) + a[0]
+        {
+            c = !c;
+        }
+    }
+    c
+}
+
+/// The forehead just above the brows (where fringes fall), sampled on a row of discs a third of the
+/// way from the brows to the top of the forehead: the share that shows skin.
+fn forehead_skin(img: &RgbImage, lm: &Landmarks, skin: [f64; 3], r: f64) -> Option<f64> {
+    let top = lm.point(idx::FOREHEAD_TOP);
+    let mut n = 0;
+    let mut skin_n = 0;
+    for brow in [idx::LEFT_BROW, idx::RIGHT_BROW] {
+        for &i in &brow[1..] {
+            let b = lm.point(i);
+            let p = [b[0] + (top[0] - b[0]) * 0.3, b[1] + (top[1] - b[1]) * 0.3];
+            let c = disc_median(img, p, r)?;
+            n += 1;
+            skin_n += usize::from(matches_skin(c, skin));
+        }
+    }
+    Some(100.0 * skin_n as f64 / n as f64)
+}
+
+/// The band between the top of the forehead and the crown, across the width of the brows: the share of
+/// its pixels that are hair or skin. Without a crown, the band is the height a head's hair usually
+/// takes (0.35 eye distances), which a hat's crown fills too.
+fn crown_band(
+    img: &RgbImage,
+    lm: &Landmarks,
+    skin: [f64; 3],
+    crown_y: Option<f64>,
+    iod: f64,
+) -> Option<f64> {
+    let top = lm.point(idx::FOREHEAD_TOP);
+    let left = lm.point(idx::LEFT_BROW[0]);
+    let right = lm.point(idx::RIGHT_BROW[0]);
+    let crown = crown_y
+        .unwrap_or(top[1] - 0.35 * iod)
+        .min(top[1] - 0.1 * iod);
+    // Stay a little inside the crown so the background beyond the hair is not sampled.
+    let y0 = (crown + 0.08 * iod).max(0.0);
+    let y1 = top[1] - 0.05 * iod;
+    let (x0, x1) = (left[0].min(right[0]).max(0.0), left[0].max(right[0]));
+    if y1 - y0 < 2.0 || x1 - x0 < 4.0 {
+        return None;
+    }
+    let (mut n, mut ok) = (0usize, 0usize);
+    let step = ((y1 - y0).min(x1 - x0) / 12.0).max(1.0);
+    let mut y = y0;
+    while y < y1 {
+        let mut x = x0;
+        while x < x1 {
+            if (x as u32) < img.width() && (y as u32) < img.height() {
+                let c = lab(img.get_pixel(x as u32, y as u32).0.map(f64::from));
+                n += 1;
+                ok += usize::from(matches_skin(c, skin) || is_hair(c, skin));
+            }
+            x += step;
+        }
+        y += step;
+    }
+    (n >= 8).then(|| 100.0 * ok as f64 / n as f64)
+}
