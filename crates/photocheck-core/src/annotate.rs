@@ -174,7 +174,8 @@ fn landmarks(img: &mut RgbImage, lm: &crate::Landmarks) {
         // Lower lid 0-8, then the upper lid 9-15 from the outer corner: closed through both corners.
         let order: Vec<usize> = (0..9).chain([0]).chain(9..n).chain([8]).collect();
         for pair in order.windows(2) {
-            if pair[1] == 0 || (pair[0] == 8 && pair[1] == 0) {
+            // The jump back from the outer end of the lower lid to the start of the upper one.
+            if pair == [8, 0] {
                 continue;
             }
             let (a, b) = (eye.lids[pair[0]], eye.lids[pair[1]]);
