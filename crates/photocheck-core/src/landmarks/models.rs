@@ -2,10 +2,11 @@
 //! embedded in the binary and run with tract.
 //!
 //! Each model is parsed and optimised once per process and shared by every thread (the plan is
-//! immutable); each thread keeps its own run state, so the scratch buffers are not reallocated per photo.
+//! immutable). Run states (the scratch buffers) are pooled, not kept per thread: a pool holds at most
+//! as many as ran at once, and a thread-local state cannot be dropped at thread exit (tract's own
+//! thread-locals are already gone by then).
 
-use std::cell::RefCell;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use tract_onnx::prelude::*;
 
@@ -71,9 +72,7 @@ impl Which {
     }
 }
 
-thread_local! {
-    static STATES: RefCell<[Option<State>; 2]> = const { RefCell::new([None, None]) };
-}
+static POOLS: [Mutex<Vec<State>>; 2] = [Mutex::new(Vec::new()), Mutex::new(Vec::new())];
 
 /// Runs one model on an NHWC input in [0, 1]; every output flattened, in the model's output order.
 fn run(which: Which, input: &[f32]) -> Result<Vec<Vec<f32>>, ModelError> {
@@ -83,23 +82,25 @@ fn run(which: Which, input: &[f32]) -> Result<Vec<Vec<f32>>, ModelError> {
     };
     let side = which.side();
     let tensor = Tensor::from_shape(&[1, side, side, 3], input).map_err(err)?;
-    STATES.with(|cell| {
-        let mut states = cell.borrow_mut();
-        let slot = &mut states[which as usize];
-        if slot.is_none() {
-            *slot = Some(plan(which).spawn().map_err(err)?);
-        }
-        let state = slot.as_mut().expect("just filled");
-        let outputs = state.run(tvec!(tensor.into())).map_err(err)?;
-        outputs
-            .iter()
-            .map(|o| {
-                o.to_plain_array_view::<f32>()
-                    .map(|view| view.iter().copied().collect())
-                    .map_err(err)
-            })
-            .collect()
-    })
+    let pool = &POOLS[which as usize];
+    // A poisoned pool only means another thread panicked while holding the lock; the states in it
+    // are whole (they are pushed and popped, never mutated under the lock).
+    let pooled = pool.lock().unwrap_or_else(|p| p.into_inner()).pop();
+    let mut state = match pooled {
+        Some(state) => state,
+        None => plan(which).spawn().map_err(err)?,
+    };
+    let outputs = state.run(tvec!(tensor.into())).map_err(err)?;
+    let flat = outputs
+        .iter()
+        .map(|o| {
+            o.to_plain_array_view::<f32>()
+                .map(|view| view.iter().copied().collect())
+                .map_err(err)
+        })
+        .collect();
+    pool.lock().unwrap_or_else(|p| p.into_inner()).push(state);
+    flat
 }
 
 /// The face mesh on a 192 x 192 crop: 468 points (x, y, z in crop px; z relative depth at about the
