@@ -189,7 +189,12 @@ mod tests {
         assert_eq!(l.breaks, vec![RuleId::Exposure, RuleId::Headwear]);
         assert_eq!(
             l.unjudged,
-            vec![RuleId::Brightness, RuleId::DynamicRange, RuleId::Eyewear]
+            vec![
+                RuleId::Brightness,
+                RuleId::DynamicRange,
+                RuleId::Eyewear,
+                RuleId::FaceCovering
+            ]
         );
         let ok = label_of("approve", &[]);
         assert!(ok.compliant && ok.breaks.is_empty());
