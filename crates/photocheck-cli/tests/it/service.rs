@@ -427,13 +427,33 @@ async fn an_approved_photo_gets_its_archive_copy_in_s3_and_an_approved_event() {
             .join("../photocheck-core/profiles/cn-driving-licence.toml"),
     )
     .expect("the shipped profile");
-    let looks = r#"review = ["eyes_open", "eyewear", "headwear", "expression"]"#;
-    assert!(
-        default.contains(looks),
-        "the shipped profile changed; update this test"
-    );
+    // The shipped profile approves nothing yet (the unmeasured looks are blocked and the look limits
+    // are not calibrated, issue 11). This test is about the approval path, not the looks: unblock them
+    // and judge the looks without margins or lower limits (the demo portrait's short hair measures as
+    // headwear with the uncalibrated limit), so this one good portrait can pass.
+    let mut table: toml::Table = default.parse().expect("the shipped profile is TOML");
+    table["attributes"]["block"] = toml::Value::Array(Vec::new());
+    for look in [
+        "eyes_open",
+        "gaze",
+        "pose",
+        "mouth_closed",
+        "expression",
+        "eyewear",
+        "headwear",
+        "face_covering",
+        "hair_over_face",
+    ] {
+        let rule = table["rules"][look]
+            .as_table_mut()
+            .unwrap_or_else(|| panic!("the shipped profile has [rules.{look}]"));
+        rule.insert("margin".into(), toml::Value::Float(0.0));
+        if rule.get("min").and_then(toml::Value::as_float) > Some(0.0) {
+            rule.insert("min".into(), toml::Value::Float(0.0));
+        }
+    }
     let relaxed = node.dir.path().join("relaxed.toml");
-    std::fs::write(&relaxed, default.replace(looks, "review = []")).expect("profile");
+    std::fs::write(&relaxed, table.to_string()).expect("profile");
     let profile =
         Profile::from_toml(&std::fs::read_to_string(&relaxed).expect("read")).expect("profile");
 
