@@ -331,7 +331,9 @@ mod tests {
 
     #[test]
     fn decisions_are_counted_against_the_labels() {
-        let p = Profile::default_profile();
+        // Unblocked, so a photo with an unchecked look can be approved: a false approval to count.
+        let mut p = Profile::default_profile();
+        p.attributes.block.clear();
         let photos = vec![
             photo("ok", &[(RuleId::Background, 4.0)], &[], &p),
             photo("doubt", &[(RuleId::Background, 13.0)], &[], &p),
