@@ -86,6 +86,10 @@ pub struct Measures {
     pub clothing_luma: Option<f64>,
     /// Faces found before the size filter (all detections).
     pub detections: usize,
+    /// People in the photo: faces of comparable size to the main one (the face count rule's value).
+    /// The looks are those of one person; with more, whose they are cannot be told.
+    #[serde(default)]
+    pub persons: usize,
     /// The second, larger detection pass ran.
     pub fine_pass: bool,
     pub segmentation_reliable: Option<bool>,
@@ -285,6 +289,7 @@ pub fn analyse(bytes: &[u8], profile: &Profile, ctx: &Context) -> (Report, Optio
     let mut rules = Vec::with_capacity(24);
     let mut measures = Measures {
         detections: detections.faces.len(),
+        persons,
         fine_pass: detections.fine_pass,
         ..Measures::default()
     };
@@ -586,20 +591,20 @@ pub(crate) fn look_rule(id: RuleId, measures: &Measures, profile: &Profile) -> R
         return RuleResult::unmeasured(id, Some(limit), why);
     };
     let looks = &profile.looks;
+    let pose = |m: &LookMeasures| {
+        let ((y, p), r) = m.yaw.zip(m.pitch).zip(m.roll)?;
+        Some(y.abs().max(r.abs()).max((p - looks.pitch_bias).abs() * looks.pitch_weight))
+    };
     let value = match id {
         RuleId::EyesOpen => m.eye_aspect,
         RuleId::Gaze => m
             .gaze_x
             .zip(m.gaze_y)
             .map(|(x, y)| (x - looks.gaze_bias[0]).hypot(y - looks.gaze_bias[1])),
-        RuleId::Pose => m
-            .yaw
-            .zip(m.pitch)
-            .zip(m.roll)
-            .map(|((y, p), r)| y.abs().max((p - looks.pitch_bias).abs()).max(r.abs())),
+        RuleId::Pose => pose(&m),
         RuleId::MouthClosed => m.mouth_gap,
-        RuleId::Expression => m.corner_lift,
-        RuleId::Eyewear => m.eye_luminance,
+        RuleId::Expression => m.mouth_width,
+        RuleId::Eyewear => m.eye_contrast,
         RuleId::Headwear => m.crown_hair_pct,
         RuleId::FaceCovering => m.lower_face_skin_pct,
         RuleId::HairOverFace => m.forehead_skin_pct,
@@ -609,21 +614,60 @@ pub(crate) fn look_rule(id: RuleId, measures: &Measures, profile: &Profile) -> R
         return RuleResult::unmeasured(id, Some(limit), "not measurable on this photo");
     };
     let mut r = RuleResult::measured(id, value, limit);
-    match id {
-        // The iris position is read from a few px: looking away is a question for a person, never a
-        // reason to tell the applicant they failed.
-        RuleId::Gaze if r.status == Status::Fail => {
-            r = uncertain(r, "the eyes may be looking away");
-            r.code = Some(rules::reason_code(id, Some(rules::Side::High)).into());
+    let status_of = |rule: RuleId, v: Option<f64>| {
+        let limit = profile.rules.get(rule).expect("every look has limits");
+        v.map_or(Status::Uncertain, |v| rules::judge(rules::round(v), limit).0)
+    };
+    let pose_status = status_of(RuleId::Pose, pose(&m));
+    use rules::Side::{High, Low};
+    // The iris position is read from a few px: looking away is a question for a person, never a
+    // reason to tell the applicant they failed.
+    if id == RuleId::Gaze && r.status == Status::Fail {
+        r = uncertain(r, "the eyes may be looking away");
+        r.code = Some(rules::reason_code(id, Some(High)).into());
+    }
+    // No white around the iris tells of sunglasses only when the eyes also look dark: a small,
+    // squinting or shadowed eye lacks contrast too, and a mirrored lens is light.
+    if id == RuleId::Eyewear
+        && r.status == Status::Fail
+        && m.eye_luminance.is_none_or(|l| l >= looks.min_eye_lightness)
+    {
+        r = uncertain(r, "no white of the eye around the iris (small eyes or mirrored lenses?)");
+        r.code = Some(rules::reason_code(id, None).into());
+    }
+    // Each gate below only ever lowers a pass: a look passes on positive evidence alone. The side
+    // picks the reason code (`None`: the look could not be judged).
+    let doubt = if r.status != Status::Pass {
+        None
+    } else if measures.persons != 1 {
+        Some(("more than one person: whose looks these are cannot be told", None))
+    } else if id != RuleId::Pose && pose_status == Status::Fail {
+        // The mesh and the regions read from it assume a face turned to the camera.
+        Some(("the head is turned: the face cannot be judged on this photo", None))
+    } else {
+        match id {
+            // The iris is read in the eye, so a turned head looking ahead keeps it centred.
+            RuleId::Gaze if pose_status != Status::Pass => {
+                Some(("the head is not frontal: the gaze cannot be told", Some(High)))
+            }
+            RuleId::Expression if m.corner_lift.is_none_or(|c| c > looks.max_corner_lift) => {
+                Some(("the mouth's corners are raised (a smile?)", Some(High)))
+            }
+            RuleId::Expression if status_of(RuleId::MouthClosed, m.mouth_gap) != Status::Pass => {
+                Some(("the mouth is not closed", Some(High)))
+            }
+            RuleId::Eyewear if m.eye_glare_pct.is_some_and(|g| g > MAX_EYE_GLARE_PCT) => {
+                Some(("glare over the eyes", Some(High)))
+            }
+            RuleId::Eyewear if m.eye_luminance.is_none_or(|l| l < looks.min_eye_lightness) => {
+                Some(("the eyes look dark (tinted lenses?)", Some(Low)))
+            }
+            _ => None,
         }
-        RuleId::Eyewear
-            if r.status == Status::Pass
-                && m.eye_glare_pct.is_some_and(|g| g > MAX_EYE_GLARE_PCT) =>
-        {
-            r = uncertain(r, "glare over the eyes");
-            r.code = Some(rules::reason_code(id, Some(rules::Side::High)).into());
-        }
-        _ => {}
+    };
+    if let Some((why, side)) = doubt {
+        r = uncertain(r, why);
+        r.code = Some(rules::reason_code(id, side).into());
     }
     r
 }

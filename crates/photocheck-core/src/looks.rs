@@ -36,6 +36,10 @@ pub struct LookMeasures {
     pub eye_luminance: Option<f64>,
     /// Share of clipped pixels over the eyes, % (glare on lenses).
     pub eye_glare_pct: Option<f64>,
+    /// Sclera lightness minus iris lightness over the cheeks', the eye with less contrast (an eye
+    /// behind a dark or mirrored lens shows no white around a dark iris).
+    #[serde(default)]
+    pub eye_contrast: Option<f64>,
     /// Share of the band between the forehead top and the crown that is hair or skin, %.
     pub crown_hair_pct: Option<f64>,
     /// Share of the points of nose, lips and chin that show skin or lips, %.
@@ -115,7 +119,8 @@ pub fn measure(img: &RgbImage, lm: &Landmarks, crown_y: Option<f64>) -> LookMeas
     let cheek = reference(img, lm, &CHEEK_REF, r);
     let forehead = reference(img, lm, &FOREHEAD_REF, r);
     if let Some(cheek) = cheek {
-        (m.eye_luminance, m.eye_glare_pct) = eyes_luminance(img, lm, cheek[0]);
+        let eyes = eyes_luminance(img, lm, cheek[0]);
+        (m.eye_luminance, m.eye_glare_pct, m.eye_contrast) = (eyes.lightness, eyes.glare_pct, eyes.contrast);
     }
     if let Some(skin) = forehead.filter(|s| skin_like(*s)) {
         let matches = LOWER_FACE
@@ -202,36 +207,62 @@ fn is_hair(c: [f64; 3], skin: [f64; 3]) -> bool {
         || (c[0] < 30.0 && chroma(c) <= HAIR_MAX_CHROMA)
 }
 
-/// The eye openings' median luminance over the cheeks', for the darker eye, and the share of clipped
-/// pixels over both openings.
-fn eyes_luminance(img: &RgbImage, lm: &Landmarks, cheek_l: f64) -> (Option<f64>, Option<f64>) {
-    let mut worst: Option<f64> = None;
-    let (mut clipped, mut total) = (0usize, 0usize);
-    for eye in lm.eyes.iter().flatten() {
-        let lumas = polygon_lumas(img, &eye.lids);
-        if lumas.len() < 4 {
-            return (None, None);
-        }
-        clipped += lumas.iter().filter(|&&l| l >= 250).count();
-        total += lumas.len();
-        let mut sorted = lumas;
-        sorted.sort_unstable();
-        // The upper quartile: the sclera and the lids, what a dark lens hides first.
-        let q = f64::from(sorted[sorted.len() * 3 / 4]);
-        let l = lab([q, q, q])[0] / cheek_l.max(1.0);
-        worst = Some(worst.map_or(l, |w: f64| w.min(l)));
-    }
-    if lm.eyes.iter().any(Option::is_none) {
-        return (None, None);
-    }
-    (
-        worst,
-        (total > 0).then(|| 100.0 * clipped as f64 / total as f64),
-    )
+/// What the pixels inside the eye openings show, relative to the cheeks.
+#[derive(Default)]
+struct EyePixels {
+    /// Upper-quartile lightness over the cheeks', the darker eye.
+    lightness: Option<f64>,
+    /// Share of clipped pixels over both openings, %.
+    glare_pct: Option<f64>,
+    /// Sclera minus iris lightness over the cheeks', the eye with less contrast.
+    contrast: Option<f64>,
 }
 
-/// Luma of the pixels inside a polygon (the eyelid contour).
-fn polygon_lumas(img: &RgbImage, poly: &[[f64; 2]]) -> Vec<u8> {
+/// The eye openings' lightness, glare and sclera-iris contrast (both eyes, or nothing).
+fn eyes_luminance(img: &RgbImage, lm: &Landmarks, cheek_l: f64) -> EyePixels {
+    let eyes: Vec<_> = lm.eyes.iter().flatten().collect();
+    if eyes.len() != 2 {
+        return EyePixels::default();
+    }
+    let l_of = |v: u8| lab([f64::from(v); 3])[0] / cheek_l.max(1.0);
+    let (mut clipped, mut total) = (0usize, 0usize);
+    let (mut lightness, mut contrast): (Option<f64>, Option<f64>) = (None, None);
+    let min = |acc: Option<f64>, v: f64| Some(acc.map_or(v, |a| a.min(v)));
+    for eye in eyes {
+        let pixels = polygon_pixels(img, &eye.lids);
+        if pixels.len() < 4 {
+            return EyePixels::default();
+        }
+        clipped += pixels.iter().filter(|p| p.1 >= 250).count();
+        total += pixels.len();
+        let mut lumas: Vec<u8> = pixels.iter().map(|p| p.1).collect();
+        lumas.sort_unstable();
+        // The upper quartile: the sclera and the lids, what a dark lens hides first.
+        lightness = min(lightness, l_of(lumas[lumas.len() * 3 / 4]));
+        // Inside the iris's circle (kept off its rim) against the opening outside it.
+        let near = |p: [f64; 2], k: f64| dist(p, eye.iris) <= k * eye.iris_radius;
+        let mut iris: Vec<u8> = pixels.iter().filter(|p| near(p.0, 0.7)).map(|p| p.1).collect();
+        let mut sclera: Vec<u8> =
+            pixels.iter().filter(|p| !near(p.0, 1.15)).map(|p| p.1).collect();
+        if iris.len() >= 3 && sclera.len() >= 3 {
+            iris.sort_unstable();
+            sclera.sort_unstable();
+            let c = l_of(sclera[sclera.len() / 2]) - l_of(iris[iris.len() / 2]);
+            contrast = min(contrast, c);
+        } else {
+            // One eye without evidence leaves the pair without it.
+            contrast = Some(f64::NAN);
+        }
+    }
+    EyePixels {
+        lightness,
+        glare_pct: (total > 0).then(|| 100.0 * clipped as f64 / total as f64),
+        contrast: contrast.filter(|c| c.is_finite()),
+    }
+}
+
+/// The pixel centres inside a polygon (the eyelid contour) with their luma.
+fn polygon_pixels(img: &RgbImage, poly: &[[f64; 2]]) -> Vec<([f64; 2], u8)> {
     let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
     for p in poly {
         (x0, x1, y0, y1) = (x0.min(p[0]), x1.max(p[0]), y0.min(p[1]), y1.max(p[1]));
@@ -240,8 +271,9 @@ fn polygon_lumas(img: &RgbImage, poly: &[[f64; 2]]) -> Vec<u8> {
     let (w, h) = (img.width() as i64, img.height() as i64);
     for y in (y0.floor() as i64).max(0)..=(y1.ceil() as i64).min(h - 1) {
         for x in (x0.floor() as i64).max(0)..=(x1.ceil() as i64).min(w - 1) {
-            if inside(poly, [x as f64 + 0.5, y as f64 + 0.5]) {
-                out.push(luma(img.get_pixel(x as u32, y as u32).0));
+            let c = [x as f64 + 0.5, y as f64 + 0.5];
+            if inside(poly, c) {
+                out.push((c, luma(img.get_pixel(x as u32, y as u32).0)));
             }
         }
     }

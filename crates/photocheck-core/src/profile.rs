@@ -133,8 +133,18 @@ pub struct Background {
 pub struct Looks {
     /// The mesh's pitch on frontal compliant photos, degrees: subtracted before the pose is judged.
     pub pitch_bias: f64,
+    /// How much the pitch counts against yaw and roll in the pose value (0-1): the mesh's pitch on
+    /// frontal photos spreads with the camera's height and the head's shape far more than its yaw.
+    pub pitch_weight: f64,
     /// The iris's offset from the eye's middle on photos looking into the lens, eye widths (x, y).
     pub gaze_bias: [f64; 2],
+    /// A neutral mouth's corners sit no higher than this above the lips' midline, mouth widths:
+    /// above it the expression is never taken as neutral, however narrow the mouth.
+    pub max_corner_lift: f64,
+    /// The eye openings' lightness over the cheeks' below which they look dark (dark or tinted
+    /// lenses): eyewear passes only above it, and fails only below it (a small, squinting or
+    /// shadowed eye can lack contrast too, and a mirrored lens is light).
+    pub min_eye_lightness: f64,
 }
 
 /// Looks this engine cannot judge (ears, jewellery, uniform, make-up): listed as not checked in every

@@ -571,7 +571,7 @@ impl RuleResult {
 }
 
 /// Rounds to what the measures can honestly resolve, so reports stay readable.
-fn round(v: f64) -> f64 {
+pub(crate) fn round(v: f64) -> f64 {
     if v.abs() >= 100.0 {
         (v * 10.0).round() / 10.0
     } else {
