@@ -59,6 +59,30 @@ pub struct CompareArgs {
     pub json: bool,
 }
 
+/// The looks' confusion matrices: a look labelled broken must never pass, so that column comes first.
+fn print_looks(rules: &[photocheck_tune::metrics::RuleStats]) {
+    println!("looks (labelled broken: pass / uncertain / fail | labelled kept: pass / uncertain / fail, share passed)");
+    for r in rules.iter().filter(|r| r.rule.kind() == photocheck_core::rules::Kind::Look) {
+        let (b, k) = (&r.broken, &r.kept);
+        let judged = k.pass + k.uncertain + k.fail;
+        let share = if judged == 0 {
+            "-".to_owned()
+        } else {
+            format!("{:.0} %", 100.0 * k.pass as f64 / judged as f64)
+        };
+        println!(
+            "  {:<15} broken {:>4} / {:>4} / {:>4} | kept {:>4} / {:>4} / {:>4}  {share}",
+            r.rule.as_str(),
+            b.pass,
+            b.uncertain,
+            b.fail,
+            k.pass,
+            k.uncertain,
+            k.fail
+        );
+    }
+}
+
 /// Exit 0 when the profile approves no non-compliant photo, 1 when it does (so a pipeline can stop a
 /// profile change), 2 for errors.
 pub fn tune(args: TuneArgs, profile: &Profile) -> Result<ExitCode> {
@@ -87,6 +111,7 @@ pub fn tune(args: TuneArgs, profile: &Profile) -> Result<ExitCode> {
         for c in &s.proposed_changes {
             println!("proposed: {} {} -> {}", c.key, c.from, c.to);
         }
+        print_looks(&s.rules);
     }
     if let Some(out) = &args.out {
         let written = pool.install(|| report::write(out, &tuning, &photos, profile, &ctx))?;

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use photocheck_core::Profile;
+use photocheck_core::{rules, Profile, RuleId};
 use serde_json::Value;
 
 use crate::{code, real_photos, run, stderr};
@@ -86,6 +86,8 @@ fn tune_reports_zero_false_approvals_for_the_default_profile_and_writes_the_repo
         .find(|r| r["rule"] == "background")
         .expect("background stats");
     assert!(bg["broken"]["fail"].as_u64().unwrap() > 50, "{bg}");
+    // The built photos include a second face pasted in: looks measured there must not pass either.
+    assert_no_broken_look_passes(&summary);
 
     let html = std::fs::read_to_string(out.join("report.html")).expect("report.html");
     assert!(
@@ -119,6 +121,115 @@ fn tune_reports_zero_false_approvals_for_the_default_profile_and_writes_the_repo
             !c["rules"].as_array().unwrap().is_empty(),
             "a change names its rules: {c}"
         );
+    }
+}
+
+/// The look rules' stats from a tune summary: (rule, broken, kept).
+fn look_stats(summary: &Value) -> Vec<(String, Value, Value)> {
+    let looks: Vec<&str> = RuleId::ALL
+        .into_iter()
+        .filter(|id| id.kind() == rules::Kind::Look)
+        .map(RuleId::as_str)
+        .collect();
+    let stats: Vec<_> = summary["rules"]
+        .as_array()
+        .expect("rule stats")
+        .iter()
+        .filter(|r| looks.contains(&r["rule"].as_str().unwrap_or("")))
+        .map(|r| {
+            let rule = r["rule"].as_str().unwrap_or("").to_owned();
+            (rule, r["broken"].clone(), r["kept"].clone())
+        })
+        .collect();
+    assert_eq!(stats.len(), looks.len(), "every look has stats");
+    stats
+}
+
+fn assert_no_broken_look_passes(summary: &Value) {
+    for (rule, broken, _) in look_stats(summary) {
+        assert_eq!(broken["pass"], 0, "{rule}: a look labelled broken passed: {broken}");
+    }
+}
+
+/// The test: on the labelled looks (masks, sunglasses, hats, smiles, open mouths; and the
+/// shared photos' closed eyes, turned heads, microphones and glasses) no look labelled broken passes,
+/// while every look passes some of the photos that keep it (a look that never passes would make
+/// approval impossible). `tune` prints the same counts as a table.
+#[test]
+fn no_look_labelled_broken_passes_and_every_look_passes_some_kept_ones() {
+    if real_photos().is_none() {
+        return;
+    }
+    let looks_set = samples_dir().join("../looks");
+    let o = run(&[
+        "tune".as_ref(),
+        looks_set.as_os_str(),
+        samples_dir().as_os_str(),
+        "--json".as_ref(),
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let summary: Value = serde_json::from_slice(&o.stdout).expect("--json prints the summary");
+    assert_eq!(summary["photos"], 375);
+    assert_no_broken_look_passes(&summary);
+    for (rule, broken, kept) in look_stats(&summary) {
+        let flagged = broken["fail"].as_u64().unwrap() + broken["uncertain"].as_u64().unwrap();
+        assert!(flagged > 0, "{rule}: the sets hold photos breaking it");
+        assert!(kept["pass"].as_u64().unwrap() >= 5, "{rule}: {kept}");
+    }
+    // Sunglasses fail eyewear on positive evidence of dark lenses, not only doubt.
+    let eyewear = look_stats(&summary).into_iter().find(|s| s.0 == "eyewear").unwrap();
+    assert!(eyewear.1["fail"].as_u64().unwrap() >= 10, "{}", eyewear.1);
+
+    let o = run(&["tune".as_ref(), samples_dir().as_os_str()]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let table = String::from_utf8_lossy(&o.stdout);
+    assert!(table.contains("looks (labelled broken"), "{table}");
+    assert!(
+        table.lines().any(|l| l.trim_start().starts_with("eyewear") && l.contains("broken    0 /")),
+        "{table}"
+    );
+}
+
+/// Ordinary clear glasses are allowed: the shared photos with glasses (labelled kept for eyewear)
+/// never fail it, while closed eyes never pass eyes_open.
+#[test]
+fn ordinary_glasses_do_not_fail_eyewear_and_closed_eyes_do_not_pass() {
+    let Some(raw) = real_photos() else {
+        return;
+    };
+    let with_glasses = [
+        "compreface_009_C.jpg",
+        "compreface_face2.jpg",
+        "deepface_img24.jpg",
+        "deepface_img25.jpg",
+        "hivision_test5.jpg",
+        "openface_clapton1.jpg",
+    ];
+    let files: Vec<std::path::PathBuf> = with_glasses
+        .iter()
+        .chain(&["insight_close_eyes.jpeg"])
+        .map(|f| raw.join(f))
+        .collect();
+    let mut args: Vec<&std::ffi::OsStr> = vec!["check".as_ref(), "--json".as_ref()];
+    args.extend(files.iter().map(|f| f.as_os_str()));
+    let o = run(&args);
+    let lines = crate::json_lines(&o.stdout);
+    assert_eq!(lines.len(), files.len(), "{}", stderr(&o));
+    let status = |line: &Value, rule: &str| {
+        line["rules"]
+            .as_array()
+            .and_then(|rs| rs.iter().find(|r| r["rule"] == rule))
+            .map(|r| r["status"].as_str().unwrap_or("").to_owned())
+            .unwrap_or_default()
+    };
+    for line in &lines {
+        let file = line["file"].as_str().unwrap_or("");
+        if file.ends_with("insight_close_eyes.jpeg") {
+            assert_ne!(status(line, "eyes_open"), "pass", "{file}");
+        } else {
+            assert_ne!(status(line, "eyewear"), "fail", "{file}: clear glasses");
+            assert_ne!(status(line, "eyewear"), "", "{file}: eyewear judged");
+        }
     }
 }
 
