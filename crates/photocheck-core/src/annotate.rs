@@ -424,6 +424,7 @@ mod tests {
         centre_x: 130.0,
         crown_at_edge: false,
         chin_from_edge: true,
+        chin_from: Default::default(),
     };
 
     #[test]
@@ -536,6 +537,7 @@ mod tests {
             centre_x: f64::INFINITY,
             crown_at_edge: true,
             chin_from_edge: false,
+            chin_from: Default::default(),
         };
         let mut a = analysis(Some(head), None);
         a.faces.push(FaceBox {

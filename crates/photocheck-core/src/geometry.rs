@@ -53,11 +53,44 @@ pub struct HeadGeometry {
     pub centre_x: f64,
     /// The crown reached the top edge: the head may be cut off.
     pub crown_at_edge: bool,
-    /// The chin was placed from a clear edge, not only from the face box.
+    /// The chin was placed from evidence (the mesh's chin point or a clear edge), not only from the
+    /// face box.
     pub chin_from_edge: bool,
+    /// Where the chin came from.
+    #[serde(default)]
+    pub chin_from: ChinSource,
+}
+
+/// How the chin was placed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChinSource {
+    /// The face mesh's chin point (landmark 152): on the shipped labels its error is a third of the
+    /// edge search's at the 90th percentile (0.57 against 1.61 mm).
+    Mesh,
+    /// The strongest jaw-line edge near where the face box puts the chin.
+    Edge,
+    /// Neither: where the face box puts the chin.
+    #[default]
+    FaceBox,
 }
 
 impl HeadGeometry {
+    /// Puts the chin at the mesh's chin point when that lies where the face box allows a chin
+    /// (`chin_search`), so a mesh fitted to something else cannot move it anywhere.
+    pub fn with_mesh_chin(mut self, mesh_chin_y: f64, face: &FaceBox, cfg: &Head) -> Self {
+        let (lo, hi) = (
+            face.y + cfg.chin_search[0] * face.h,
+            face.y + cfg.chin_search[1] * face.h,
+        );
+        if (lo..=hi).contains(&mesh_chin_y) && mesh_chin_y > self.crown_y {
+            self.chin_y = mesh_chin_y;
+            self.chin_from_edge = true;
+            self.chin_from = ChinSource::Mesh;
+        }
+        self
+    }
+
     pub fn length(&self) -> f64 {
         self.chin_y - self.crown_y
     }
@@ -416,9 +449,9 @@ pub fn head_geometry(
     }
     // An edge of this many grey levels (about 3 % of full scale) is a jaw line, not noise.
     const CLEAR_EDGE: f64 = 8.0;
-    let (chin_y, chin_from_edge) = match best {
-        Some((_, y, edge)) if edge >= CLEAR_EDGE => (y as f64, true),
-        _ => (prior.min((h - 1) as f64), false),
+    let (chin_y, chin_from_edge, chin_from) = match best {
+        Some((_, y, edge)) if edge >= CLEAR_EDGE => (y as f64, true, ChinSource::Edge),
+        _ => (prior.min((h - 1) as f64), false, ChinSource::FaceBox),
     };
 
     // Width and centre: the person run through the face centre, at forehead-to-nose rows (ear level).
@@ -459,6 +492,7 @@ pub fn head_geometry(
         centre_x,
         crown_at_edge,
         chin_from_edge,
+        chin_from,
     })
 }
 

@@ -75,7 +75,11 @@ pub struct HeadReport {
     /// Crown below the top edge, px at the profile's reference height.
     pub top_margin_ref_px: f64,
     pub crown_at_edge: bool,
+    /// The chin was placed from evidence (mesh point or clear edge), not only from the face box.
     pub chin_from_edge: bool,
+    /// Where the chin came from: `mesh`, `edge` or `face-box`.
+    #[serde(default)]
+    pub chin_from: geometry::ChinSource,
 }
 
 /// Raw measures, for reviewers and threshold tuning.
@@ -323,8 +327,18 @@ pub fn analyse(bytes: &[u8], profile: &Profile, ctx: &Context) -> (Report, Optio
                 "face too small",
             )),
         }
+        // The mesh first: its chin point places the chin better than the edge search.
+        let located = landmarks::locate(&image, &face);
+        let mesh_chin = located
+            .as_ref()
+            .ok()
+            .and_then(Option::as_ref)
+            .map(|lm| lm.point(landmarks::idx::CHIN)[1]);
         let geom = if seg.reliable {
-            geometry::head_geometry(&seg, &gray, &face, &profile.head)
+            geometry::head_geometry(&seg, &gray, &face, &profile.head).map(|g| match mesh_chin {
+                Some(y) => g.with_mesh_chin(y, &face, &profile.head),
+                None => g,
+            })
         } else {
             None
         };
@@ -373,6 +387,7 @@ pub fn analyse(bytes: &[u8], profile: &Profile, ctx: &Context) -> (Report, Optio
                     top_margin_ref_px: round1(top_ref),
                     crown_at_edge: g.crown_at_edge,
                     chin_from_edge: g.chin_from_edge,
+                    chin_from: g.chin_from,
                 });
                 measures.clothing_luma = measure::clothing(&gray, &seg, &g, &face);
             }
@@ -390,7 +405,7 @@ pub fn analyse(bytes: &[u8], profile: &Profile, ctx: &Context) -> (Report, Optio
         }
         measures.background = measure::background(&image, &seg, &profile.background);
         segmentation = Some(seg);
-        match landmarks::locate(&image, &face) {
+        match located {
             Ok(Some(lm)) => {
                 measures.looks = Some(looks::measure(&image, &lm, geom.map(|g| g.crown_y)));
                 measures.points = Some(FacePoints::from_landmarks(&lm, scale));
@@ -593,7 +608,11 @@ pub(crate) fn look_rule(id: RuleId, measures: &Measures, profile: &Profile) -> R
     let looks = &profile.looks;
     let pose = |m: &LookMeasures| {
         let ((y, p), r) = m.yaw.zip(m.pitch).zip(m.roll)?;
-        Some(y.abs().max(r.abs()).max((p - looks.pitch_bias).abs() * looks.pitch_weight))
+        Some(
+            y.abs()
+                .max(r.abs())
+                .max((p - looks.pitch_bias).abs() * looks.pitch_weight),
+        )
     };
     let value = match id {
         RuleId::EyesOpen => m.eye_aspect,
@@ -616,7 +635,9 @@ pub(crate) fn look_rule(id: RuleId, measures: &Measures, profile: &Profile) -> R
     let mut r = RuleResult::measured(id, value, limit);
     let status_of = |rule: RuleId, v: Option<f64>| {
         let limit = profile.rules.get(rule).expect("every look has limits");
-        v.map_or(Status::Uncertain, |v| rules::judge(rules::round(v), limit).0)
+        v.map_or(Status::Uncertain, |v| {
+            rules::judge(rules::round(v), limit).0
+        })
     };
     let pose_status = status_of(RuleId::Pose, pose(&m));
     use rules::Side::{High, Low};
@@ -632,7 +653,10 @@ pub(crate) fn look_rule(id: RuleId, measures: &Measures, profile: &Profile) -> R
         && r.status == Status::Fail
         && m.eye_luminance.is_none_or(|l| l >= looks.min_eye_lightness)
     {
-        r = uncertain(r, "no white of the eye around the iris (small eyes or mirrored lenses?)");
+        r = uncertain(
+            r,
+            "no white of the eye around the iris (small eyes or mirrored lenses?)",
+        );
         r.code = Some(rules::reason_code(id, None).into());
     }
     // Each gate below only ever lowers a pass: a look passes on positive evidence alone. The side
@@ -640,16 +664,23 @@ pub(crate) fn look_rule(id: RuleId, measures: &Measures, profile: &Profile) -> R
     let doubt = if r.status != Status::Pass {
         None
     } else if measures.persons != 1 {
-        Some(("more than one person: whose looks these are cannot be told", None))
+        Some((
+            "more than one person: whose looks these are cannot be told",
+            None,
+        ))
     } else if id != RuleId::Pose && pose_status == Status::Fail {
         // The mesh and the regions read from it assume a face turned to the camera.
-        Some(("the head is turned: the face cannot be judged on this photo", None))
+        Some((
+            "the head is turned: the face cannot be judged on this photo",
+            None,
+        ))
     } else {
         match id {
             // The iris is read in the eye, so a turned head looking ahead keeps it centred.
-            RuleId::Gaze if pose_status != Status::Pass => {
-                Some(("the head is not frontal: the gaze cannot be told", Some(High)))
-            }
+            RuleId::Gaze if pose_status != Status::Pass => Some((
+                "the head is not frontal: the gaze cannot be told",
+                Some(High),
+            )),
             RuleId::Expression if m.corner_lift.is_none_or(|c| c > looks.max_corner_lift) => {
                 Some(("the mouth's corners are raised (a smile?)", Some(High)))
             }

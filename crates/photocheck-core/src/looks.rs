@@ -120,7 +120,8 @@ pub fn measure(img: &RgbImage, lm: &Landmarks, crown_y: Option<f64>) -> LookMeas
     let forehead = reference(img, lm, &FOREHEAD_REF, r);
     if let Some(cheek) = cheek {
         let eyes = eyes_luminance(img, lm, cheek[0]);
-        (m.eye_luminance, m.eye_glare_pct, m.eye_contrast) = (eyes.lightness, eyes.glare_pct, eyes.contrast);
+        (m.eye_luminance, m.eye_glare_pct, m.eye_contrast) =
+            (eyes.lightness, eyes.glare_pct, eyes.contrast);
     }
     if let Some(skin) = forehead.filter(|s| skin_like(*s)) {
         let matches = LOWER_FACE
@@ -241,9 +242,16 @@ fn eyes_luminance(img: &RgbImage, lm: &Landmarks, cheek_l: f64) -> EyePixels {
         lightness = min(lightness, l_of(lumas[lumas.len() * 3 / 4]));
         // Inside the iris's circle (kept off its rim) against the opening outside it.
         let near = |p: [f64; 2], k: f64| dist(p, eye.iris) <= k * eye.iris_radius;
-        let mut iris: Vec<u8> = pixels.iter().filter(|p| near(p.0, 0.7)).map(|p| p.1).collect();
-        let mut sclera: Vec<u8> =
-            pixels.iter().filter(|p| !near(p.0, 1.15)).map(|p| p.1).collect();
+        let mut iris: Vec<u8> = pixels
+            .iter()
+            .filter(|p| near(p.0, 0.7))
+            .map(|p| p.1)
+            .collect();
+        let mut sclera: Vec<u8> = pixels
+            .iter()
+            .filter(|p| !near(p.0, 1.15))
+            .map(|p| p.1)
+            .collect();
         if iris.len() >= 3 && sclera.len() >= 3 {
             iris.sort_unstable();
             sclera.sort_unstable();

@@ -406,6 +406,7 @@ mod tests {
                 top_margin_ref_px: 0.0,
                 crown_at_edge: false,
                 chin_from_edge: true,
+                chin_from: Default::default(),
             });
         }
         let (each, e) = head_length_errors(&[a, b], &p);

@@ -62,7 +62,10 @@ pub struct CompareArgs {
 /// The looks' confusion matrices: a look labelled broken must never pass, so that column comes first.
 fn print_looks(rules: &[photocheck_tune::metrics::RuleStats]) {
     println!("looks (labelled broken: pass / uncertain / fail | labelled kept: pass / uncertain / fail, share passed)");
-    for r in rules.iter().filter(|r| r.rule.kind() == photocheck_core::rules::Kind::Look) {
+    for r in rules
+        .iter()
+        .filter(|r| r.rule.kind() == photocheck_core::rules::Kind::Look)
+    {
         let (b, k) = (&r.broken, &r.kept);
         let judged = k.pass + k.uncertain + k.fail;
         let share = if judged == 0 {
