@@ -407,7 +407,8 @@ pub fn analyse(bytes: &[u8], profile: &Profile, ctx: &Context) -> (Report, Optio
         segmentation = Some(seg);
         match located {
             Ok(Some(lm)) => {
-                measures.looks = Some(looks::measure(&image, &lm, geom.map(|g| g.crown_y)));
+                let seg = segmentation.as_ref().filter(|s| s.reliable);
+                measures.looks = Some(looks::measure(&image, &lm, geom.map(|g| g.crown_y), seg));
                 measures.points = Some(FacePoints::from_landmarks(&lm, scale));
                 found_landmarks = Some(lm);
             }
@@ -640,6 +641,15 @@ pub(crate) fn look_rule(id: RuleId, measures: &Measures, profile: &Profile) -> R
         })
     };
     let pose_status = status_of(RuleId::Pose, pose(&m));
+    let level = |m: &LookMeasures| {
+        let pose_limit = profile
+            .rules
+            .get(RuleId::Pose)
+            .expect("every look has limits");
+        let pass_within = pose_limit.max.unwrap_or(f64::INFINITY) - pose_limit.margin;
+        m.pitch
+            .is_some_and(|p| (p - looks.pitch_bias).abs() * looks.pitch_weight <= pass_within)
+    };
     use rules::Side::{High, Low};
     // The iris position is read from a few px: looking away is a question for a person, never a
     // reason to tell the applicant they failed.
@@ -681,6 +691,11 @@ pub(crate) fn look_rule(id: RuleId, measures: &Measures, profile: &Profile) -> R
                 "the head is not frontal: the gaze cannot be told",
                 Some(High),
             )),
+            // A nodded head shows the top of the head in the band above the forehead, where a cap
+            // sits foreshortened: a hat is told from hair on a level head only.
+            RuleId::Headwear if !level(&m) => {
+                Some(("the head is nodded: its top cannot be judged", None))
+            }
             RuleId::Expression if m.corner_lift.is_none_or(|c| c > looks.max_corner_lift) => {
                 Some(("the mouth's corners are raised (a smile?)", Some(High)))
             }

@@ -10,7 +10,7 @@
 use image::RgbImage;
 use serde::{Deserialize, Serialize};
 
-use crate::geometry::luma;
+use crate::geometry::{luma, Segmentation, BACKGROUND};
 use crate::landmarks::{dist, idx, Landmarks};
 use crate::measure::lab;
 
@@ -71,7 +71,14 @@ const LOWER_FACE: [usize; 12] = [1, 4, 164, 0, 17, 18, 199, 175, 205, 425, 57, 2
 /// Lips: matched as skin or lip colour (redder than the skin).
 const LIPS: [usize; 2] = [0, 17];
 
-pub fn measure(img: &RgbImage, lm: &Landmarks, crown_y: Option<f64>) -> LookMeasures {
+/// `seg`, when reliable, keeps the background out of the band above the forehead (the head's dome
+/// leaves background in the band's corners, which is neither hair nor cloth).
+pub fn measure(
+    img: &RgbImage,
+    lm: &Landmarks,
+    crown_y: Option<f64>,
+    seg: Option<&Segmentation>,
+) -> LookMeasures {
     let iod = lm.eye_distance();
     let mut m = LookMeasures {
         yaw: Some(lm.pose.yaw),
@@ -136,7 +143,7 @@ pub fn measure(img: &RgbImage, lm: &Landmarks, crown_y: Option<f64>) -> LookMeas
     }
     if let Some(skin) = cheek.filter(|s| skin_like(*s)) {
         m.forehead_skin_pct = forehead_skin(img, lm, skin, r);
-        m.crown_hair_pct = crown_band(img, lm, skin, crown_y, iod);
+        m.crown_hair_pct = crown_band(img, lm, skin, crown_y, iod, seg);
     }
     m
 }
@@ -329,6 +336,7 @@ fn crown_band(
     skin: [f64; 3],
     crown_y: Option<f64>,
     iod: f64,
+    seg: Option<&Segmentation>,
 ) -> Option<f64> {
     let top = lm.point(idx::FOREHEAD_TOP);
     let left = lm.point(idx::LEFT_BROW[0]);
@@ -343,20 +351,26 @@ fn crown_band(
     if y1 - y0 < 2.0 || x1 - x0 < 4.0 {
         return None;
     }
-    let (mut n, mut ok) = (0usize, 0usize);
+    let (mut n, mut ok, mut sampled) = (0usize, 0usize, 0usize);
     let step = ((y1 - y0).min(x1 - x0) / 12.0).max(1.0);
     let mut y = y0;
     while y < y1 {
         let mut x = x0;
         while x < x1 {
-            if (x as u32) < img.width() && (y as u32) < img.height() {
-                let c = lab(img.get_pixel(x as u32, y as u32).0.map(f64::from));
-                n += 1;
-                ok += usize::from(matches_skin(c, skin) || is_hair(c, skin));
+            let (xi, yi) = (x as u32, y as u32);
+            if xi < img.width() && yi < img.height() {
+                sampled += 1;
+                if seg.is_none_or(|s| s.label(xi, yi) != BACKGROUND) {
+                    let c = lab(img.get_pixel(xi, yi).0.map(f64::from));
+                    n += 1;
+                    ok += usize::from(matches_skin(c, skin) || is_hair(c, skin));
+                }
             }
             x += step;
         }
         y += step;
     }
-    (n >= 8).then(|| 100.0 * ok as f64 / n as f64)
+    // Mostly background: the head's top was not where the band looked (or a hat the colour of the
+    // background was taken for it), so there is nothing to judge.
+    (n >= 8 && 2 * n >= sampled).then(|| 100.0 * ok as f64 / n as f64)
 }
