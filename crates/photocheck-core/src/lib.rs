@@ -824,6 +824,112 @@ fn round2(v: f64) -> f64 {
 mod tests {
     use super::*;
 
+    /// Looks of a frontal, neutral face with open eyes and no eyewear, hat or mask: every look
+    /// passes under the shipped profile, so each gate below is seen to lower a pass.
+    fn neutral_face() -> Measures {
+        Measures {
+            persons: 1,
+            looks: Some(LookMeasures {
+                eye_aspect: Some(0.3),
+                gaze_x: Some(0.0),
+                gaze_y: Some(-0.08),
+                yaw: Some(0.5),
+                pitch: Some(-11.0),
+                roll: Some(0.5),
+                mouth_gap: Some(0.01),
+                corner_lift: Some(0.0),
+                mouth_width: Some(0.75),
+                eye_luminance: Some(0.7),
+                eye_glare_pct: Some(0.0),
+                eye_contrast: Some(0.4),
+                crown_hair_pct: Some(99.0),
+                lower_face_skin_pct: Some(100.0),
+                forehead_skin_pct: Some(100.0),
+            }),
+            ..Measures::default()
+        }
+    }
+
+    fn look_statuses(m: &Measures) -> Vec<(RuleId, Status)> {
+        look_rules(m, &Profile::default_profile())
+            .map(|r| (r.rule, r.status))
+            .collect()
+    }
+
+    #[test]
+    fn a_look_passes_only_for_one_person_on_a_head_that_is_not_turned() {
+        let ok = neutral_face();
+        assert!(look_statuses(&ok).iter().all(|(_, s)| *s == Status::Pass));
+
+        let two = Measures {
+            persons: 2,
+            ..ok.clone()
+        };
+        assert!(look_statuses(&two)
+            .iter()
+            .all(|(_, s)| *s == Status::Uncertain));
+
+        // Turned 20 degrees: the pose fails and nothing else read from the mesh passes.
+        let mut turned = ok.clone();
+        turned.looks.as_mut().unwrap().yaw = Some(20.0);
+        for (id, s) in look_statuses(&turned) {
+            let want = if id == RuleId::Pose {
+                Status::Fail
+            } else {
+                Status::Uncertain
+            };
+            assert_eq!(s, want, "{id:?}");
+        }
+        // Turned 3 degrees: the pose is uncertain, and so is the gaze (read within the eye).
+        let mut slightly = ok.clone();
+        slightly.looks.as_mut().unwrap().yaw = Some(3.0);
+        let st = look_statuses(&slightly);
+        assert!(st.contains(&(RuleId::Gaze, Status::Uncertain)), "{st:?}");
+        assert!(st.contains(&(RuleId::EyesOpen, Status::Pass)), "{st:?}");
+    }
+
+    #[test]
+    fn each_look_needs_all_its_evidence_to_pass() {
+        let with = |f: fn(&mut LookMeasures)| {
+            let mut m = neutral_face();
+            f(m.looks.as_mut().unwrap());
+            look_statuses(&m)
+                .into_iter()
+                .collect::<std::collections::HashMap<_, _>>()
+        };
+        // A closed-mouth smile: narrow enough, but the corners are raised.
+        assert_eq!(
+            with(|l| l.corner_lift = Some(0.06))[&RuleId::Expression],
+            Status::Uncertain
+        );
+        // A neutral width with parted lips is not a neutral expression either.
+        assert_eq!(
+            with(|l| l.mouth_gap = Some(0.045))[&RuleId::Expression],
+            Status::Uncertain
+        );
+        // Sunglasses: no white around the iris, dark openings.
+        let dark = with(|l| (l.eye_contrast, l.eye_luminance) = (Some(0.0), Some(0.2)));
+        assert_eq!(dark[&RuleId::Eyewear], Status::Fail);
+        // Mirrored lenses: no contrast but light: never a pass, never a "take off sunglasses" fail.
+        let mirrored = with(|l| (l.eye_contrast, l.eye_luminance) = (Some(0.0), Some(1.2)));
+        assert_eq!(mirrored[&RuleId::Eyewear], Status::Uncertain);
+        // Contrast without light openings (tinted lenses over visible eyes).
+        assert_eq!(
+            with(|l| l.eye_luminance = Some(0.4))[&RuleId::Eyewear],
+            Status::Uncertain
+        );
+        // A nodded head: the band above the forehead shows the top of the head.
+        assert_eq!(
+            with(|l| l.pitch = Some(-22.0))[&RuleId::Headwear],
+            Status::Uncertain
+        );
+        // Unmeasured contrast is no evidence.
+        assert_eq!(
+            with(|l| l.eye_contrast = None)[&RuleId::Eyewear],
+            Status::Uncertain
+        );
+    }
+
     fn ctx() -> Context {
         Context::on(NaiveDate::from_ymd_opt(2026, 11, 21).expect("valid date"))
     }
