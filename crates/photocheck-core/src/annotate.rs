@@ -424,7 +424,7 @@ mod tests {
         centre_x: 130.0,
         crown_at_edge: false,
         chin_from_edge: true,
-        chin_from: Default::default(),
+        chin_from: crate::geometry::ChinSource::Edge,
     };
 
     #[test]
