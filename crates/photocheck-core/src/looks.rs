@@ -234,8 +234,9 @@ fn eyes_luminance(img: &RgbImage, lm: &Landmarks, cheek_l: f64) -> EyePixels {
     }
     let l_of = |v: u8| lab([f64::from(v); 3])[0] / cheek_l.max(1.0);
     let (mut clipped, mut total) = (0usize, 0usize);
-    let (mut lightness, mut contrast): (Option<f64>, Option<f64>) = (None, None);
-    let min = |acc: Option<f64>, v: f64| Some(acc.map_or(v, |a| a.min(v)));
+    let mut lightness = f64::INFINITY;
+    // One eye without evidence of contrast leaves the pair without it.
+    let mut contrast = Some(f64::INFINITY);
     for eye in eyes {
         let pixels = polygon_pixels(img, &eye.lids);
         if pixels.len() < 4 {
@@ -246,7 +247,7 @@ fn eyes_luminance(img: &RgbImage, lm: &Landmarks, cheek_l: f64) -> EyePixels {
         let mut lumas: Vec<u8> = pixels.iter().map(|p| p.1).collect();
         lumas.sort_unstable();
         // The upper quartile: the sclera and the lids, what a dark lens hides first.
-        lightness = min(lightness, l_of(lumas[lumas.len() * 3 / 4]));
+        lightness = lightness.min(l_of(lumas[lumas.len() * 3 / 4]));
         // Inside the iris's circle (kept off its rim) against the opening outside it.
         let near = |p: [f64; 2], k: f64| dist(p, eye.iris) <= k * eye.iris_radius;
         let mut iris: Vec<u8> = pixels
@@ -259,20 +260,17 @@ fn eyes_luminance(img: &RgbImage, lm: &Landmarks, cheek_l: f64) -> EyePixels {
             .filter(|p| !near(p.0, 1.15))
             .map(|p| p.1)
             .collect();
-        if iris.len() >= 3 && sclera.len() >= 3 {
+        let eye_contrast = (iris.len() >= 3 && sclera.len() >= 3).then(|| {
             iris.sort_unstable();
             sclera.sort_unstable();
-            let c = l_of(sclera[sclera.len() / 2]) - l_of(iris[iris.len() / 2]);
-            contrast = min(contrast, c);
-        } else {
-            // One eye without evidence leaves the pair without it.
-            contrast = Some(f64::NAN);
-        }
+            l_of(sclera[sclera.len() / 2]) - l_of(iris[iris.len() / 2])
+        });
+        contrast = contrast.zip(eye_contrast).map(|(a, c)| a.min(c));
     }
     EyePixels {
-        lightness,
+        lightness: Some(lightness),
         glare_pct: (total > 0).then(|| 100.0 * clipped as f64 / total as f64),
-        contrast: contrast.filter(|c| c.is_finite()),
+        contrast,
     }
 }
 
