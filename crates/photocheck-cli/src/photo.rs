@@ -6,7 +6,7 @@ use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 
 use image::ImageFormat;
-use photocheck_core::{annotate, Context, Decision, Profile, Report};
+use photocheck_core::{annotate, archive, Context, Decision, Profile, Report};
 use serde::Serialize;
 
 /// A report with the path it was made for: one line of `check --json` and of `batch`.
@@ -73,6 +73,21 @@ fn check_unguarded(
                 warnings.push(format!("cannot write {}: {e}", overlay.display()));
                 overlay_failed = true;
             }
+            if report.framed() {
+                // What the archive would hold: the crop at archive size, 300 dpi.
+                let framed = framed_path(overlay);
+                match archive::from_image(&analysis.image, profile) {
+                    Ok(copy) => {
+                        if let Err(e) = std::fs::write(&framed, &copy.jpeg) {
+                            warnings.push(format!("cannot write {}: {e}", framed.display()));
+                            overlay_failed = true;
+                        }
+                    }
+                    Err(e) => warnings.push(format!(
+                        "no framed photo for {shown}: {e}"
+                    )),
+                }
+            }
         }
         None => warnings.push(format!(
             "no overlay for {shown}: the image could not be read"
@@ -83,6 +98,13 @@ fn check_unguarded(
         warnings,
         overlay_failed,
     }
+}
+
+/// `dir/x.annotated.png` -> `dir/x.framed.jpg`.
+fn framed_path(overlay: &Path) -> PathBuf {
+    let name = overlay.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let stem = name.strip_suffix(".annotated.png").unwrap_or(&name);
+    overlay.with_file_name(format!("{stem}.framed.jpg"))
 }
 
 /// The report for a file that could not even be read from disk: rejected, with the error attached, so

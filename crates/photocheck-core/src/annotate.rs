@@ -44,6 +44,8 @@ pub const IRIS_COLOUR: Rgb<u8> = Rgb([80, 200, 255]);
 pub const MOUTH_COLOUR: Rgb<u8> = Rgb([255, 40, 40]);
 pub const POSE_ACROSS_COLOUR: Rgb<u8> = Rgb([255, 40, 40]);
 pub const POSE_DOWN_COLOUR: Rgb<u8> = Rgb([0, 220, 90]);
+/// The crop framing cut from the upload, on the upload beside the framed photo.
+pub const CROP_COLOUR: Rgb<u8> = Rgb([255, 0, 200]);
 /// Approve, and rules that pass.
 pub const APPROVE_COLOUR: Rgb<u8> = Rgb([0, 170, 60]);
 /// Review, and uncertain rules.
@@ -161,7 +163,39 @@ pub fn draw(analysis: &Analysis, report: &Report, profile: &Profile) -> RgbImage
         landmarks(&mut img, lm);
     }
 
-    with_status_strip(&img, report)
+    match (&analysis.upload, report.framing.as_ref()) {
+        (Some((upload, upload_scale)), Some(f)) => {
+            with_status_strip(&beside(&crop_on(upload, *upload_scale, &f.crop, t), &img), report)
+        }
+        _ => with_status_strip(&img, report),
+    }
+}
+
+/// The upload with the crop's outline on it (`scale`: upload px per px of `upload`).
+fn crop_on(upload: &RgbImage, scale: f64, crop: &crate::Crop, t: u32) -> RgbImage {
+    let mut out = upload.clone();
+    let (x0, y0) = (crop.x / scale, crop.y / scale);
+    let (x1, y1) = ((crop.x + crop.w) / scale, (crop.y + crop.h) / scale);
+    let th = (2 * t) as f64;
+    fill(&mut out, x0, y0, x1, y0 + th, CROP_COLOUR);
+    fill(&mut out, x0, y1 - th, x1, y1, CROP_COLOUR);
+    fill(&mut out, x0, y0, x0 + th, y1, CROP_COLOUR);
+    fill(&mut out, x1 - th, y0, x1, y1, CROP_COLOUR);
+    out
+}
+
+/// `left` scaled to `right`'s height, then `right`, side by side with a gap.
+fn beside(left: &RgbImage, right: &RgbImage) -> RgbImage {
+    let h = right.height();
+    let lw = ((f64::from(left.width()) * f64::from(h) / f64::from(left.height().max(1))).round()
+        as u32)
+        .max(1);
+    let left = imageops::resize(left, lw, h, imageops::FilterType::Triangle);
+    let gap = (h / 60).max(4);
+    let mut out = RgbImage::from_pixel(lw + gap + right.width(), h, Rgb([30, 30, 30]));
+    imageops::replace(&mut out, &left, 0, 0);
+    imageops::replace(&mut out, right, i64::from(lw + gap), 0);
+    out
 }
 
 /// Eyelids, irises, mouth, chin and the pose axes (analysis-image px).
@@ -395,6 +429,7 @@ mod tests {
             exif: ExifFacts::default(),
             measures: Measures::default(),
             not_checked: Vec::new(),
+            framing: None,
             error: None,
         }
     }
@@ -413,6 +448,7 @@ mod tests {
             segmentation,
             head,
             landmarks: None,
+            upload: None,
         }
     }
 

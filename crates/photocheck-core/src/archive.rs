@@ -1,8 +1,9 @@
-//! The archive copy of an approved photo (GA 482): the upload, upright, resized to the archive size and
-//! re-encoded as a JPEG whose file size lies in the archive's byte range.
+//! The archive copy of an approved photo (GA 482): the judged photo (the upload, or the crop that
+//! framing cut from it), upright, resized to the archive size and re-encoded as a JPEG whose file size
+//! lies in the archive's byte range.
 //!
-//! Only approved photos are archived, and approval means the frame already has the archive's aspect and
-//! head position, so the whole upright frame is resized; nothing is cropped.
+//! Only approved photos are archived, and approval means the judged photo already has the archive's
+//! proportions and head position, with at least its rows: it is only ever scaled down.
 
 use image::codecs::jpeg::{JpegEncoder, PixelDensity};
 use image::imageops::{self, FilterType};

@@ -342,7 +342,7 @@ fn flatten_on_white(image: &DynamicImage) -> RgbImage {
 }
 
 /// Keeps the analysis copy between `target` and twice `target` rows tall.
-fn reduce_to_analysis_size(image: RgbImage, target: u32) -> RgbImage {
+pub(crate) fn reduce_to_analysis_size(image: RgbImage, target: u32) -> RgbImage {
     if image.height() <= target.saturating_mul(2) {
         return image;
     }

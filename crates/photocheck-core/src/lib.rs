@@ -9,6 +9,7 @@ pub mod annotate;
 pub mod archive;
 pub mod derive;
 pub mod detect;
+pub mod framing;
 pub mod geometry;
 pub mod intake;
 pub mod landmarks;
@@ -26,6 +27,7 @@ use image::RgbImage;
 use serde::{Deserialize, Serialize};
 
 pub use crate::detect::FaceBox;
+pub use crate::framing::{Crop, FramingReport};
 pub use crate::geometry::{HeadGeometry, Segmentation};
 pub use crate::intake::{ExifFacts, Format, IntakeError};
 pub use crate::landmarks::Landmarks;
@@ -36,15 +38,62 @@ pub use crate::rules::{Decision, Reason, RuleId, RuleResult, Status};
 
 use crate::profile::Limit;
 
-/// What the engine needs from outside besides the photo: today's date, for the photo's age.
+/// What the engine needs from outside besides the photo: today's date and the way the photo came,
+/// for the photo's age.
 #[derive(Debug, Clone, Copy)]
 pub struct Context {
     pub today: NaiveDate,
+    pub channel: Channel,
 }
 
 impl Context {
+    /// An album upload checked on `today`: the channel that needs the most evidence.
     pub fn on(today: NaiveDate) -> Context {
-        Context { today }
+        Context {
+            today,
+            channel: Channel::Album,
+        }
+    }
+
+    pub fn via(self, channel: Channel) -> Context {
+        Context { channel, ..self }
+    }
+}
+
+/// How the photo reached the service, which decides what its age needs as evidence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Channel {
+    /// A photo already on file with an authority, sent again: judged by its EXIF like an album photo.
+    Stored,
+    /// Taken in the app's camera during the application: recent by definition.
+    Camera,
+    /// Picked from the phone's album: its EXIF capture date is the only evidence of its age.
+    #[default]
+    Album,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Stored => "stored",
+            Channel::Camera => "camera",
+            Channel::Album => "album",
+        }
+    }
+}
+
+impl std::str::FromStr for Channel {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Channel, String> {
+        match s {
+            "stored" => Ok(Channel::Stored),
+            "camera" => Ok(Channel::Camera),
+            "album" => Ok(Channel::Album),
+            other => Err(format!(
+                "unknown channel {other:?}; expected stored, camera or album"
+            )),
+        }
     }
 }
 
@@ -125,9 +174,9 @@ pub struct FacePoints {
 }
 
 impl FacePoints {
-    fn from_landmarks(lm: &Landmarks, scale: f64) -> FacePoints {
+    fn from_landmarks(lm: &Landmarks, scale: f64, (ox, oy): (f64, f64)) -> FacePoints {
         use crate::landmarks::idx;
-        let s = |p: [f64; 2]| [round1(p[0] * scale), round1(p[1] * scale)];
+        let s = |p: [f64; 2]| [round1(ox + p[0] * scale), round1(oy + p[1] * scale)];
         FacePoints {
             eyes: lm
                 .eyes
@@ -189,6 +238,10 @@ pub struct Report {
     /// send to a reviewer: listed so that every approval says what it did not look at.
     #[serde(default)]
     pub not_checked: Vec<Reason>,
+    /// Whether the judged photo is the upload or a crop of it, and where: absent only when the
+    /// upload could not be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub framing: Option<FramingReport>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<ReadError>,
 }
@@ -224,6 +277,7 @@ impl Report {
             exif: ExifFacts::default(),
             measures: Measures::default(),
             not_checked: Vec::new(),
+            framing: None,
             error: Some(ReadError {
                 code: code.into(),
                 message: detail,
@@ -247,17 +301,37 @@ impl Report {
     pub fn rule(&self, id: RuleId) -> Option<&RuleResult> {
         self.rules.iter().find(|r| r.rule == id)
     }
+
+    /// Height of the judged photo in upload px (the crop when framed): what mm are of.
+    pub fn judged_height(&self) -> f64 {
+        self.framing
+            .as_ref()
+            .map_or(f64::from(self.height), |f| f.crop.h)
+    }
+
+    /// The judged photo was cut from the upload.
+    pub fn framed(&self) -> bool {
+        self.framing
+            .as_ref()
+            .is_some_and(|f| f.mode == framing::Mode::Framed)
+    }
 }
 
-/// Everything computed on the way, for drawing overlays (analysis-image px).
+/// Everything computed on the way, for drawing overlays (analysis-image px of the judged photo: the
+/// crop when the upload was framed).
 pub struct Analysis {
+    /// The judged photo, upright: the upload, or its crop (at least the archive's rows when the upload
+    /// has them).
     pub image: RgbImage,
-    /// Original px per analysis px.
+    /// Upload px per analysis px.
     pub scale: f64,
     pub faces: Vec<FaceBox>,
     pub segmentation: Option<Segmentation>,
     pub head: Option<HeadGeometry>,
     pub landmarks: Option<Landmarks>,
+    /// When framed: the whole upload at analysis size, and its upload px per px (the report's
+    /// `framing.crop` is where the judged photo lies in it).
+    pub upload: Option<(RgbImage, f64)>,
 }
 
 /// Checks one photo.
@@ -266,17 +340,113 @@ pub fn check(bytes: &[u8], profile: &Profile, ctx: &Context) -> Report {
 }
 
 /// Checks one photo and keeps the intermediate images and masks.
+///
+/// The upload is judged as submitted first. When its head geometry does not pass and a crop of it
+/// can be the licence photo (`framing::plan`), the crop is cut from the upload at the resolution it
+/// needs and judged again as a photo of its own: that judgement is the report, and the crop is what
+/// an approval archives. When no crop can, a `framing` rule says what to change.
 pub fn analyse(bytes: &[u8], profile: &Profile, ctx: &Context) -> (Report, Option<Analysis>) {
     let started = Instant::now();
-    let decoded = match intake::decode(bytes, &profile.intake) {
+    let mut decoded = match intake::decode(bytes, &profile.intake) {
         Ok(d) => d,
         Err(e) => return (unreadable(&e, profile, started), None),
     };
-    let image = decoded.image;
-    let (ah, scale) = (
-        image.height() as f64,
-        decoded.height as f64 / image.height() as f64,
-    );
+    let image = std::mem::take(&mut decoded.image);
+    let whole = Crop::whole(decoded.width, decoded.height);
+    let (mut report, mut analysis) = judge_frame(image, whole, &decoded, profile, ctx);
+    let mut framing = FramingReport {
+        mode: framing::Mode::AsSubmitted,
+        crop: whole,
+        scale: f64::from(profile.photo.reference_height_px) / whole.h,
+        before: None,
+    };
+    let head = report.head.filter(|_| report.faces == 1);
+    if let Some(head) = head.filter(|_| !framing::geometry_passes(&report.rules)) {
+        let in_upload = framing::Head {
+            crown_y: head.crown_y,
+            chin_y: head.chin_y,
+            centre_x: head.centre_x,
+            width: head.width_px,
+        };
+        match framing::plan(&in_upload, (decoded.width, decoded.height), profile) {
+            Ok(crop) => match cut(bytes, &decoded, crop, profile) {
+                Ok(image) => {
+                    let (framed, mut framed_analysis) =
+                        judge_frame(image, crop, &decoded, profile, ctx);
+                    framed_analysis.upload = Some((analysis.image, analysis.scale));
+                    framing = FramingReport {
+                        mode: framing::Mode::Framed,
+                        crop,
+                        scale: f64::from(profile.photo.reference_height_px) / crop.h,
+                        before: Some(head),
+                    };
+                    (report, analysis) = (framed, framed_analysis);
+                }
+                // The bytes decoded a moment ago: only a resource limit can get here.
+                Err(e) => report
+                    .rules
+                    .push(RuleResult::unmeasured(RuleId::Framing, None, &e.to_string())),
+            },
+            Err(fix) => {
+                let proportions = report
+                    .rule(RuleId::Dimensions)
+                    .is_some_and(|r| r.status == Status::Pass);
+                // A photo of the licence photo's proportions is still judged as it is: the crop was
+                // only a way to more margin. Otherwise the fix is the reason, and it rejects only
+                // when the head it is based on was placed from evidence.
+                if !proportions {
+                    let mut rule = fix.rule(false, framing::note(fix));
+                    rule.unusable &= head.chin_from_edge;
+                    framing::insert_rule(&mut report.rules, rule);
+                }
+            }
+        }
+        (report.decision, report.reasons) = rules::decide(&report.rules);
+    }
+    report.framing = Some(framing);
+    report.timing_ms = elapsed_ms(started);
+    (report, Some(analysis))
+}
+
+/// The crop of the upload, upright, with at least `analysis_height` rows where the upload has them:
+/// decoded again at the reduction that leaves the crop that many rows, then cut.
+fn cut(
+    bytes: &[u8],
+    decoded: &intake::Decoded,
+    crop: Crop,
+    profile: &Profile,
+) -> Result<RgbImage, IntakeError> {
+    let rows = f64::from(profile.intake.analysis_height);
+    let limits = profile::Intake {
+        analysis_height: ((rows * f64::from(decoded.height) / crop.h).ceil() as u32)
+            .min(decoded.height),
+        ..profile.intake.clone()
+    };
+    let full = intake::decode(bytes, &limits)?.image;
+    let s = f64::from(full.height()) / f64::from(decoded.height);
+    let scaled = Crop {
+        x: crop.x * s,
+        y: crop.y * s,
+        w: crop.w * s,
+        h: crop.h * s,
+    };
+    let (x, y, w, h) = scaled.pixels(full.width(), full.height());
+    let cut = image::imageops::crop_imm(&full, x, y, w, h).to_image();
+    Ok(intake::reduce_to_analysis_size(cut, profile.intake.analysis_height))
+}
+
+/// Judges `image`, which shows the part `frame` of the upright upload, as a photo of its own. Every
+/// coordinate in the report is in upload px; every mm is of this frame.
+fn judge_frame(
+    image: RgbImage,
+    frame: Crop,
+    decoded: &intake::Decoded,
+    profile: &Profile,
+    ctx: &Context,
+) -> (Report, Analysis) {
+    let started = Instant::now();
+    let (ah, scale) = (image.height() as f64, frame.h / image.height() as f64);
+    let (ox, oy) = (frame.x, frame.y);
     let gray = geometry::to_gray(&image);
     let detections = detect::detect(&gray, &profile.detection);
     let main = detections.faces.first().copied();
@@ -300,12 +470,12 @@ pub fn analyse(bytes: &[u8], profile: &Profile, ctx: &Context) -> (Report, Optio
 
     rules.push(RuleResult::measured(
         RuleId::Dimensions,
-        decoded.width as f64 / decoded.height as f64,
+        frame.w / frame.h,
         &r.dimensions,
     ));
     rules.push(RuleResult::measured(
         RuleId::Resolution,
-        decoded.height as f64,
+        frame.h.round(),
         &r.resolution,
     ));
     rules.push(face_count_rule(persons));
@@ -374,11 +544,11 @@ pub fn analyse(bytes: &[u8], profile: &Profile, ctx: &Context) -> (Report, Optio
                     &r.top_margin,
                 ));
                 head_report = Some(HeadReport {
-                    crown_y: round1(g.crown_y * scale),
-                    chin_y: round1(g.chin_y * scale),
-                    left_x: round1(g.left_x * scale),
-                    right_x: round1(g.right_x * scale),
-                    centre_x: round1(g.centre_x * scale),
+                    crown_y: round1(oy + g.crown_y * scale),
+                    chin_y: round1(oy + g.chin_y * scale),
+                    left_x: round1(ox + g.left_x * scale),
+                    right_x: round1(ox + g.right_x * scale),
+                    centre_x: round1(ox + g.centre_x * scale),
                     length_px: round1(g.length() * scale),
                     width_px: round1(g.width() * scale),
                     length_mm: round2(length_mm),
@@ -409,7 +579,7 @@ pub fn analyse(bytes: &[u8], profile: &Profile, ctx: &Context) -> (Report, Optio
             Ok(Some(lm)) => {
                 let seg = segmentation.as_ref().filter(|s| s.reliable);
                 measures.looks = Some(looks::measure(&image, &lm, geom.map(|g| g.crown_y), seg));
-                measures.points = Some(FacePoints::from_landmarks(&lm, scale));
+                measures.points = Some(FacePoints::from_landmarks(&lm, scale, (ox, oy)));
                 found_landmarks = Some(lm);
             }
             Ok(None) => measures.looks_note = Some("the face mesh found no face features".into()),
@@ -469,7 +639,12 @@ pub fn analyse(bytes: &[u8], profile: &Profile, ctx: &Context) -> (Report, Optio
             "clothing not in the picture",
         )),
     }
-    rules.push(recency_rule(&decoded.exif, ctx, &r.recency));
+    rules.push(recency_rule(
+        &decoded.exif,
+        ctx,
+        &r.recency,
+        profile.recency.require_date,
+    ));
     rules.push(retouching_rule(&decoded.exif, &profile.retouching.editors));
     rules.extend(look_rules(&measures, profile));
     rules.extend(blocked_rules(&profile.attributes));
@@ -483,8 +658,8 @@ pub fn analyse(bytes: &[u8], profile: &Profile, ctx: &Context) -> (Report, Optio
         face: main.map(|f| {
             let f = f.scaled(scale);
             FaceReport {
-                x: f.x.round() as i64,
-                y: f.y.round() as i64,
+                x: (ox + f.x).round() as i64,
+                y: (oy + f.y).round() as i64,
                 w: f.w.round() as i64,
                 h: f.h.round() as i64,
                 score: round2(f.score),
@@ -496,9 +671,10 @@ pub fn analyse(bytes: &[u8], profile: &Profile, ctx: &Context) -> (Report, Optio
         profile: profile.name.clone(),
         format: Some(decoded.format),
         head: head_report,
-        exif: decoded.exif,
+        exif: decoded.exif.clone(),
         measures,
         not_checked: not_checked(&profile.attributes),
+        framing: None,
         error: None,
     };
     let analysis = Analysis {
@@ -508,8 +684,9 @@ pub fn analyse(bytes: &[u8], profile: &Profile, ctx: &Context) -> (Report, Optio
         segmentation,
         head,
         landmarks: found_landmarks,
+        upload: None,
     };
-    (report, Some(analysis))
+    (report, analysis)
 }
 
 /// Crown-to-chin length as a multiple of rustface's face box height: at least / at most (the box runs
@@ -759,9 +936,34 @@ fn measured_rules<M>(
     }
 }
 
-pub(crate) fn recency_rule(exif: &ExifFacts, ctx: &Context, limit: &Limit) -> RuleResult {
+/// The photo's age. A camera upload was taken in the app just now; an album (or stored) photo is
+/// judged by its EXIF capture date: too old fails, a date in the future is doubtful, and a missing
+/// date passes with a note unless the profile requires the date.
+pub(crate) fn recency_rule(
+    exif: &ExifFacts,
+    ctx: &Context,
+    limit: &Limit,
+    require_date: bool,
+) -> RuleResult {
+    let pass_with = |note: &str| RuleResult {
+        rule: RuleId::Recency,
+        status: Status::Pass,
+        value: None,
+        unit: RuleId::Recency.unit().into(),
+        min: limit.min,
+        max: limit.max,
+        unusable: false,
+        code: None,
+        note: Some(note.to_owned()),
+    };
+    if ctx.channel == Channel::Camera {
+        return pass_with("taken with the app's camera during the application");
+    }
     let Some(captured) = exif.captured else {
-        return RuleResult::unmeasured(RuleId::Recency, Some(limit), "no EXIF capture date");
+        if require_date {
+            return RuleResult::unmeasured(RuleId::Recency, Some(limit), "no EXIF capture date");
+        }
+        return pass_with("no EXIF capture date: the age could not be checked");
     };
     let days = (ctx.today - captured.date()).num_days();
     if days < -1 {
@@ -946,30 +1148,48 @@ mod tests {
     #[test]
     fn photo_age_is_judged_from_the_capture_date() {
         let limit = Profile::default_profile().rules.recency;
-        let r = recency_rule(&exif(Some("2026-10-01 10:00"), None), &ctx(), &limit);
+        let age = |taken, require| recency_rule(&exif(taken, None), &ctx(), &limit, require);
+        let r = age(Some("2026-10-01 10:00"), false);
         assert_eq!((r.status, r.value), (Status::Pass, Some(51.0)));
-        let r = recency_rule(&exif(Some("2026-01-02 10:00"), None), &ctx(), &limit);
+        let r = age(Some("2026-01-02 10:00"), false);
         assert_eq!(
             (r.status, r.code.as_deref()),
             (Status::Fail, Some("photo-too-old"))
         );
-        let r = recency_rule(&exif(Some("2026-05-25 10:00"), None), &ctx(), &limit);
+        let r = age(Some("2026-05-25 10:00"), false);
         assert_eq!(
             r.status,
             Status::Uncertain,
             "180 days is within the margin of 183"
         );
-        let r = recency_rule(&exif(None, None), &ctx(), &limit);
+        // No date: reported, and it blocks only where the profile requires the date.
+        let r = age(None, false);
+        assert_eq!((r.status, r.value), (Status::Pass, None));
+        assert!(r.note.as_deref().is_some_and(|n| n.contains("no EXIF")));
+        let r = age(None, true);
         assert_eq!(
             (r.status, r.code.as_deref()),
             (Status::Uncertain, Some("capture-date-unknown"))
         );
-        let r = recency_rule(&exif(Some("2027-03-01 10:00"), None), &ctx(), &limit);
+        let r = age(Some("2027-03-01 10:00"), false);
         assert_eq!(
             r.status,
             Status::Uncertain,
             "a date in the future proves nothing"
         );
+    }
+
+    #[test]
+    fn a_camera_upload_is_recent_whatever_its_exif_says() {
+        let limit = Profile::default_profile().rules.recency;
+        let camera = ctx().via(Channel::Camera);
+        for taken in [None, Some("2020-01-01 10:00"), Some("2027-03-01 10:00")] {
+            let r = recency_rule(&exif(taken, None), &camera, &limit, true);
+            assert_eq!(r.status, Status::Pass, "{taken:?}");
+        }
+        let stored = ctx().via(Channel::Stored);
+        let r = recency_rule(&exif(Some("2020-01-01 10:00"), None), &stored, &limit, false);
+        assert_eq!(r.status, Status::Fail, "a stored photo is judged by its date");
     }
 
     #[test]

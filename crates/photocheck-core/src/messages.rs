@@ -98,6 +98,34 @@ pub fn describe(code: &str, r: &RuleResult) -> (String, String) {
             "Top of the head is too far below the top edge",
             "头顶距照片上沿过远",
         ),
+        "needs-headroom" => plain(
+            "The top of your head is too close to the top of the photo; take it again with space above the head",
+            "头顶离照片上沿太近，请重新拍摄并在头顶上方留出空间",
+        ),
+        "needs-shoulders" => plain(
+            "The photo ends too close below your chin; take it again showing your shoulders",
+            "照片下沿离下巴太近，请重新拍摄并露出双肩",
+        ),
+        "needs-centring" => plain(
+            "Your head is too close to the side of the photo; take it again with your head in the middle",
+            "头部太靠近照片侧边，请重新拍摄并使头部位于画面中间",
+        ),
+        "move-back" => plain(
+            "Your head fills too much of the photo; move the camera further back and take it again",
+            "头部在照片中占比过大，请让相机离远一些重新拍摄",
+        ),
+        "move-closer" => plain(
+            "Your head is too small in the photo; move the camera closer and take it again",
+            "头部在照片中占比过小，请让相机靠近一些重新拍摄",
+        ),
+        "too-few-pixels" => plain(
+            "The photo has too few pixels; take it with the phone's camera at full resolution, not a screenshot or a compressed copy",
+            "照片像素不足，请使用手机相机以原始分辨率拍摄，不要使用截图或压缩后的图片",
+        ),
+        "framing-not-possible" => plain(
+            "The photo cannot be cropped to the licence format",
+            "照片无法裁剪为驾驶证照片规格",
+        ),
         "background-not-white" => with(
             "Background is not white; use a plain white background",
             "背景不是白色，请使用纯白色背景",

@@ -41,7 +41,49 @@ pub struct Profile {
     pub looks: Looks,
     pub attributes: Attributes,
     pub retouching: Retouching,
+    /// Older profiles have no `[framing]` or `[recency]`: they get the defaults below.
+    #[serde(default)]
+    pub framing: Framing,
+    #[serde(default)]
+    pub recency: Recency,
     pub rules: Rules,
+}
+
+/// How an upload is cropped to the licence photo (`framing.rs`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Framing {
+    /// Where the crown goes below the top edge, px of the reference height, unless an edge of the
+    /// photo keeps it from there.
+    pub crown_px: f64,
+    /// A crop holds at least this many of the upload's own rows: the archive height, so the archive
+    /// copy is never upscaled.
+    pub min_rows: u32,
+    /// Crop heights tried between those putting the head at its length limits.
+    pub steps: u32,
+    /// A head shorter than this share of the upload's height, too small for any crop, asks the driver
+    /// to come closer; a larger one in a photo too small asks for the camera's full resolution.
+    pub move_closer_below: f64,
+}
+
+impl Default for Framing {
+    fn default() -> Framing {
+        Framing {
+            crown_px: 15.0,
+            min_rows: 378,
+            steps: 64,
+            move_closer_below: 0.2,
+        }
+    }
+}
+
+/// What the capture date must show (the age limit is `rules.recency`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Recency {
+    /// An album photo without an EXIF capture date goes to a reviewer; by default it does not (a
+    /// clerk handed a print cannot tell its age either), and the report says the date is missing.
+    pub require_date: bool,
 }
 
 /// The physical photo.
@@ -288,6 +330,12 @@ impl Profile {
             return bad(
                 "detection.score_threshold must be positive (rustface refuses others)".into(),
             );
+        }
+        if self.framing.min_rows == 0
+            || !(0.0..=1.0).contains(&self.framing.move_closer_below)
+            || !(0.0..=f64::from(self.photo.reference_height_px)).contains(&self.framing.crown_px)
+        {
+            return bad("framing: min_rows must be >= 1, move_closer_below in 0..=1 and crown_px within the reference height".into());
         }
         if self.head.chin_search[0] >= self.head.chin_search[1] {
             return bad("head.chin_search must be [low, high] with low < high".into());

@@ -21,7 +21,8 @@ pub fn rule(result: &RuleResult, report: &Report, profile: &Profile) -> RuleResu
         (r.min, r.max) = (limit.min, limit.max);
         return r;
     };
-    let mm = |px: f64| profile.px_to_mm(px, f64::from(report.height));
+    // Measured on the judged photo: the crop when the upload was framed.
+    let mm = |px: f64| profile.px_to_mm(px, report.judged_height());
     match (result.rule, report.head, report.face) {
         (RuleId::HeadLength, Some(head), Some(face)) => crate::head_length_rule(
             value,
@@ -34,7 +35,11 @@ pub fn rule(result: &RuleResult, report: &Report, profile: &Profile) -> RuleResu
         ),
         (RuleId::HeadCentring, _, Some(face)) => {
             let face_centre = face.x as f64 + face.w as f64 / 2.0;
-            let box_offset = mm(face_centre - f64::from(report.width) / 2.0).abs();
+            let frame = report
+                .framing
+                .as_ref()
+                .map_or(crate::Crop::whole(report.width, report.height), |f| f.crop);
+            let box_offset = mm(face_centre - (frame.x + frame.w / 2.0)).abs();
             crate::centring_rule(value, limit, box_offset)
         }
         _ => RuleResult::measured(result.rule, value, limit),

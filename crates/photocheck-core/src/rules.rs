@@ -19,6 +19,8 @@ pub enum RuleId {
     HeadWidth,
     HeadCentring,
     TopMargin,
+    /// Whether a crop of the upload can be the licence photo (framing.rs); reported only when none can.
+    Framing,
     Background,
     BackgroundUniformity,
     BackgroundClutter,
@@ -96,7 +98,7 @@ const fn spec(
 
 /// The rule table, in report order (the order of [`RuleId`]). Reason codes are stable: they are in the
 /// `check --json` contract and in reviewers' statistics; their messages are in `messages.rs`.
-pub const RULES: [RuleSpec; 33] = {
+pub const RULES: [RuleSpec; 34] = {
     use Kind::*;
     use RuleId::*;
     const HEAD: &str = "head-not-measurable";
@@ -167,6 +169,15 @@ pub const RULES: [RuleSpec; 33] = {
             "px@ref",
             Measured,
             ["head-too-high", "head-too-low", HEAD],
+        ),
+        // Its codes come from `framing::Fix` (needs-headroom, needs-shoulders, move-back, ...).
+        spec(
+            Framing,
+            "framing",
+            "取景",
+            "",
+            Measured,
+            ["move-closer", "move-back", "framing-not-possible"],
         ),
         spec(
             Background,

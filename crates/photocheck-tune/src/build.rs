@@ -55,6 +55,8 @@ enum Edit {
     FrameOnly,
     /// The frame widened to 3:4, the head framed as in `ok`.
     Widen,
+    /// A phone camera's frame of this size (3:4), the framing in its own 32 mm-tall units.
+    Phone(u32, u32),
     /// The background repainted this colour.
     Recolour([u8; 3]),
     /// The background darkened by a ramp to this share at the right edge.
@@ -104,6 +106,12 @@ const fn t(
 
 const OK: Framing = Framing::centred(20.5);
 
+/// The `ok` framing with another head length (named apart from `RuleId::Framing`, which the
+/// table below brings into scope).
+const fn head(head_mm: f64) -> Framing {
+    Framing::centred(head_mm)
+}
+
 /// The `ok` framing with the head off centre.
 const fn off(offset_mm: f64) -> Framing {
     Framing { offset_mm, ..OK }
@@ -113,6 +121,29 @@ const fn off(offset_mm: f64) -> Framing {
 const fn crown(crown_ref_px: f64) -> Framing {
     Framing { crown_ref_px, ..OK }
 }
+
+/// A phone camera's portrait frame: 3:4, the head `share` of its height with the crown `crown` of
+/// it below the top, the bust down to the bottom edge.
+const fn phone(share: f64, crown: f64) -> Framing {
+    Framing {
+        head_mm: share * 32.0,
+        crown_ref_px: crown * 378.0,
+        offset_mm: 0.0,
+    }
+}
+/// A 3:4 phone frame (a 12 MP camera's proportions at a size the sources can fill).
+const PHONE: Edit = Edit::Phone(900, 1200);
+/// What an unfixable phone frame breaks: it is not the licence photo's shape, and no crop makes it one.
+const UNFRAMABLE: &[RuleId] = &[RuleId::Dimensions, RuleId::Framing];
+/// The head rules of an unfixable phone frame are measured on the whole frame, where they fail by
+/// amounts its framing decides; what it is labelled for is the framing.
+const PHONE_HEAD: &[RuleId] = &[
+    RuleId::HeadLength,
+    RuleId::HeadWidth,
+    RuleId::HeadCentring,
+    RuleId::TopMargin,
+    RuleId::Clothing,
+];
 const BACKGROUND_RULES: &[RuleId] = &[
     RuleId::Background,
     RuleId::BackgroundUniformity,
@@ -126,32 +157,34 @@ pub const TRANSFORMS: &[Transform] = {
     use RuleId::*;
     &[
         t("ok", OK, FrameOnly, &[], &[]),
+        // Small heads at the archive size: a crop with the head at the licence size would have to be
+        // upscaled, so nothing can fix them (at twice the size a crop would).
         t(
             "head-17.0mm",
-            Framing::centred(17.0),
-            FrameOnly,
+            head(17.0),
+            Shrink(260, 378),
             &[HeadLength],
             &[],
         ),
         t(
             "head-18.4mm",
-            Framing::centred(18.4),
-            FrameOnly,
+            head(18.4),
+            Shrink(260, 378),
             &[HeadLength],
             &[],
         ),
-        t("head-19.6mm", Framing::centred(19.6), FrameOnly, &[], &[]),
-        t("head-21.4mm", Framing::centred(21.4), FrameOnly, &[], &[]),
+        t("head-19.6mm", head(19.6), FrameOnly, &[], &[]),
+        t("head-21.4mm", head(21.4), FrameOnly, &[], &[]),
         t(
             "head-22.6mm",
-            Framing::centred(22.6),
+            head(22.6),
             FrameOnly,
             &[HeadLength],
             &[],
         ),
         t(
             "head-24.0mm",
-            Framing::centred(24.0),
+            head(24.0),
             FrameOnly,
             &[HeadLength],
             &[],
@@ -211,7 +244,35 @@ pub const TRANSFORMS: &[Transform] = {
         ),
         t("blurred", OK, Blur(0.006), &[Sharpness], &[]),
         t("desaturated", OK, Desaturate, &[Colour], &[]),
-        t("wrong-aspect", OK, Widen, &[Dimensions], &[]),
+        // A compliant portrait in a wider frame: framing crops it back, so it is compliant.
+        t("wrong-aspect", OK, Widen, &[], &[]),
+        // Phone camera frames of compliant portraits: framing cuts the licence photo out of them.
+        t("phone-head-25pct", phone(0.25, 0.15), PHONE, &[], &[]),
+        t("phone-head-33pct", phone(0.33, 0.12), PHONE, &[], &[]),
+        t("phone-head-40pct", phone(0.40, 0.10), PHONE, &[], &[]),
+        // And those no crop can fix: the crown at the top edge (no room above the head), the frame
+        // ending just below the chin (no shoulders), and a frame with too few pixels for the crop.
+        t(
+            "phone-crown-at-top",
+            phone(0.33, 0.003),
+            PHONE,
+            UNFRAMABLE,
+            PHONE_HEAD,
+        ),
+        t(
+            "phone-cut-shoulders",
+            phone(0.40, 0.46),
+            PHONE,
+            UNFRAMABLE,
+            PHONE_HEAD,
+        ),
+        t(
+            "phone-too-few-pixels",
+            phone(0.33, 0.12),
+            Phone(240, 320),
+            &[Dimensions, Framing, Resolution],
+            PHONE_HEAD,
+        ),
         t("too-small", OK, Shrink(130, 189), &[Resolution], &[]),
         // The pasted head stands on what was background.
         t(
@@ -581,6 +642,7 @@ fn derive_one(
     let (w, h) = o.size;
     let size = match t.edit {
         Edit::Widen => (h * 3 / 4, h),
+        Edit::Phone(pw, ph) => (pw, ph),
         _ => o.size,
     };
     let placement = derive::place(source.head, t.framing, size);
@@ -621,6 +683,7 @@ fn derive_one(
     }
     let edit_note = match t.edit {
         Edit::FrameOnly => None,
+        Edit::Phone(pw, ph) => Some(format!("phone camera frame, {pw} x {ph}")),
         Edit::Widen => Some(format!("frame widened to 3:4 ({} x {h})", h * 3 / 4)),
         Edit::Recolour(c) => {
             let (mask, share) = match background(&d.image, &source.sample.label) {

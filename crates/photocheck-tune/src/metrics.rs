@@ -72,7 +72,7 @@ impl Table {
     pub fn counts(&self, photos: &[Checked]) -> Counts {
         let mut c = Counts::default();
         for (i, p) in photos.iter().enumerate() {
-            c.add(p.label.compliant, self.decision(i));
+            c.add(p.label.compliant, self.decision(i), p.report.framed());
         }
         c
     }
@@ -91,14 +91,17 @@ pub struct Counts {
     pub false_approvals: usize,
     /// Compliant photos approved automatically.
     pub correct_approvals: usize,
+    /// Approvals of a crop that framing cut from the upload (of all approvals).
+    pub framed_approvals: usize,
     /// Compliant photos rejected automatically.
     pub wrong_rejections: usize,
     pub correct_rejections: usize,
 }
 
 impl Counts {
-    fn add(&mut self, compliant: bool, decision: Decision) {
+    fn add(&mut self, compliant: bool, decision: Decision, framed: bool) {
         self.photos += 1;
+        self.framed_approvals += usize::from(framed && decision == Decision::Approve);
         if compliant {
             self.compliant += 1;
         } else {

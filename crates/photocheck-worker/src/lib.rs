@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use photocheck_calendar::Calendar;
-use photocheck_core::{archive, Context, Decision as Outcome, Profile, Report};
+use photocheck_core::{archive, Channel, Context, Decision as Outcome, Profile, Report};
 use photocheck_queue::{Delivery, Disposition, EmbeddedQueue, Job, RabbitLink};
 use photocheck_store::{
     BlobError, Blobs, Decision, Recorded, ReviewDue, Status, Store, StoreError, Submission,
@@ -325,7 +325,11 @@ impl Worker {
         let bytes = self.s.uploads.get(&sub.blob_key).await?;
 
         let profile = Arc::clone(&self.s.profile);
-        let ctx = Context::on(sub.received_at.date_naive());
+        let ctx = Context::on(sub.received_at.date_naive()).via(match sub.channel {
+            photocheck_store::Channel::Stored => Channel::Stored,
+            photocheck_store::Channel::Camera => Channel::Camera,
+            photocheck_store::Channel::Album => Channel::Album,
+        });
         let slot = self
             .engine
             .acquire()
@@ -461,6 +465,20 @@ pub fn result_event(sub: &Submission, decision: &Decision) -> (&'static str, ser
         "due": if decision.decision == "review" { sub.due } else { None },
         "decided_at": decision.decided_at,
         "decided_by": decision.decided_by,
+        // Whether the licence photo is the upload or a crop of it (and where), and for an approval
+        // the looks nobody checked: what the archive copy is and what an audit may still find.
+        "framing": decision.report.get("framing"),
+        "not_checked": if decision.decision == "approve" {
+            decision.report.get("not_checked").map(|n| {
+                n.as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|r| r.get("code").cloned())
+                    .collect::<Vec<_>>()
+            })
+        } else {
+            None
+        },
     });
     (key, body)
 }
@@ -498,7 +516,7 @@ pub fn archive_key(id: Uuid) -> String {
 }
 
 /// The engine, guarded: a panic becomes a `review` report. For an approved photo, also its archive
-/// copy, made from the upright analysis image the check already decoded.
+/// copy, made from the judged photo the check already decoded: the upload, or its framed crop.
 fn check(
     bytes: &[u8],
     profile: &Profile,

@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use anyhow::{Context as _, Result};
 use clap::Args;
-use photocheck_core::{Context, Decision, Profile};
+use photocheck_core::{Channel, Context, Decision, Profile};
 use rayon::prelude::*;
 
 use super::{create_overlay_dir, exit_status, progress_bar, today};
@@ -27,12 +27,16 @@ pub struct BatchArgs {
     /// Where the JSON lines go; standard output when not given.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
-    /// Write an overlay of each photo's measures to DIR/<file stem>.annotated.png.
+    /// Write an overlay of each photo's measures to DIR/<file stem>.annotated.png, and each framed
+    /// photo at archive size to DIR/<file stem>.framed.jpg.
     #[arg(long, value_name = "DIR")]
     pub annotate: Option<PathBuf>,
     /// Photos checked at once; default: one per CPU core.
     #[arg(long, value_name = "N")]
     pub jobs: Option<NonZeroUsize>,
+    /// How the photos came: camera, album (EXIF capture date decides their age) or stored.
+    #[arg(long, default_value = "album", value_name = "CHANNEL")]
+    pub channel: Channel,
 }
 
 /// What the writer and the summary need from one photo; the JSON is made on the worker thread so only
@@ -80,7 +84,7 @@ pub fn run(args: BatchArgs, profile: &Profile) -> Result<ExitCode> {
         .context("cannot start the worker threads")?;
     let threads = pool.current_num_threads();
     let bar = progress_bar(files.len() as u64);
-    let ctx = today();
+    let ctx = today().via(args.channel);
 
     let mut summary = Summary::default();
     let mut any_overlay_failed = false;

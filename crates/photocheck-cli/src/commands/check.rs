@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, Result};
 use clap::Args;
-use photocheck_core::{Decision, Format, Profile, Report, RuleResult, Status};
+use photocheck_core::{Channel, Decision, Format, Profile, Report, RuleResult, Status};
 
 use super::{create_overlay_dir, exit_status, today};
 use crate::photo::{self, Line};
@@ -21,13 +21,19 @@ pub struct CheckArgs {
     /// One JSON object per photo per line, in the order given.
     #[arg(long)]
     pub json: bool,
-    /// Write an overlay of each photo's measures to DIR/<file stem>.annotated.png.
+    /// Write an overlay of each photo's measures to DIR/<file stem>.annotated.png (with the upload
+    /// and its crop beside it when the photo was framed) and the framed photo, at archive size, to
+    /// DIR/<file stem>.framed.jpg.
     #[arg(long, value_name = "DIR")]
     pub annotate: Option<PathBuf>,
+    /// How the photos came: camera (taken in the app: recent by definition), album (its EXIF
+    /// capture date decides its age) or stored.
+    #[arg(long, default_value = "album", value_name = "CHANNEL")]
+    pub channel: Channel,
 }
 
 pub fn run(args: CheckArgs, profile: &Profile) -> Result<ExitCode> {
-    let ctx = today();
+    let ctx = today().via(args.channel);
     let overlays = match &args.annotate {
         Some(dir) => {
             create_overlay_dir(dir)?;
@@ -95,6 +101,9 @@ fn table(file: &str, r: &Report, colour: bool) -> String {
     facts.push(format!("{:.1} ms", r.timing_ms));
     facts.push(format!("profile {}", r.profile));
     let _ = writeln!(s, "  {}", facts.join(", "));
+    if let Some(f) = &r.framing {
+        let _ = writeln!(s, "  {}", framing_line(f));
+    }
 
     if !r.rules.is_empty() {
         const HEADER: [&str; 6] = ["rule", "status", "measured", "unit", "limits", "note"];
@@ -125,7 +134,23 @@ fn table(file: &str, r: &Report, colour: bool) -> String {
         let _ = writeln!(s, "    {:<code_width$}  {}", reason.code, reason.message_en);
         let _ = writeln!(s, "    {:<code_width$}  {}", "", reason.message_zh);
     }
+    if !r.not_checked.is_empty() {
+        let names: Vec<String> = r.not_checked.iter().map(|n| n.rule.to_string()).collect();
+        let _ = writeln!(s, "  not checked: {} (audits catch these)", names.join(", "));
+    }
     s
+}
+
+/// How the judged photo relates to the upload, and the head before and after framing.
+fn framing_line(f: &photocheck_core::FramingReport) -> String {
+    let c = &f.crop;
+    match (f.mode, &f.before) {
+        (photocheck_core::framing::Mode::Framed, Some(b)) => format!(
+            "framed: crop {:.0},{:.0} {:.0} x {:.0} px of the upload, {:.3} archive px per px; head {} x {} mm before",
+            c.x, c.y, c.w, c.h, f.scale, num(b.length_mm), num(b.width_mm)
+        ),
+        _ => "as submitted".to_owned(),
+    }
 }
 
 fn row(x: &RuleResult) -> [String; 6] {

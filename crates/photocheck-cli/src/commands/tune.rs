@@ -197,7 +197,7 @@ pub fn compare(args: CompareArgs) -> Result<ExitCode> {
 fn print_outcome(name: &str, o: &Outcome) {
     println!(
         "{name}: {} photos ({} compliant): {} false approvals, automation {:.1} %, review {:.1} %, \
-         {} wrong rejections (approved {}, reviewed {}, rejected {})",
+         {} wrong rejections (approved {} of which {} framed, reviewed {}, rejected {})",
         o.decisions.photos,
         o.decisions.compliant,
         o.false_approvals,
@@ -205,6 +205,7 @@ fn print_outcome(name: &str, o: &Outcome) {
         o.review_rate * 100.0,
         o.wrong_rejections,
         o.decisions.approved,
+        o.decisions.framed_approvals,
         o.decisions.reviewed,
         o.decisions.rejected,
     );

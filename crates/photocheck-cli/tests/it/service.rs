@@ -461,7 +461,9 @@ async fn an_approved_photo_gets_its_archive_copy_in_s3_and_an_approved_event() {
     let head = photocheck_core::check(&source, &profile, &Context::on(Utc::now().date_naive()))
         .head
         .expect("the portrait has a measured head");
-    let framed = derive::reframe(
+    // A phone camera's 3:4 frame with the head a third of its height: the engine must cut the
+    // licence photo out of it.
+    let (framed, _) = derive::frame(
         // Full size: the head was measured in the original's pixels.
         &image::ImageReader::new(std::io::Cursor::new(&source))
             .with_guessed_format()
@@ -469,11 +471,13 @@ async fn an_approved_photo_gets_its_archive_copy_in_s3_and_an_approved_event() {
             .decode()
             .expect("decode")
             .to_rgb8(),
-        &head,
-        // A short-haired head is ~0.69 as wide as long: at 21.2 mm it is ~14.6 mm wide, inside both
-        // limits with their margins (at 20.5 mm its 14.1 mm width is within the margin of 14).
-        21.2,
-        (520, 756),
+        derive::HeadRows::from(&head),
+        derive::Framing {
+            head_mm: 0.33 * 32.0,
+            crown_ref_px: 0.12 * 378.0,
+            offset_mm: 0.0,
+        },
+        (900, 1200),
     );
     let today = Utc::now().format("%Y:%m:%d 09:00:00").to_string();
     let compliant = derive::jpeg_with_exif(
@@ -560,6 +564,10 @@ async fn an_approved_photo_gets_its_archive_copy_in_s3_and_an_approved_event() {
     // JFIF APP0: density unit 1 (dots per inch), 300 x 300.
     assert_eq!(&copy[6..11], b"JFIF\0");
     assert_eq!(&copy[13..18], &[1, 1, 44, 1, 44]);
+    // It is the crop, not the phone frame squeezed: its head measures the licence size.
+    let again = photocheck_core::check(&copy, &profile, &Context::on(Utc::now().date_naive()));
+    let length = again.head.expect("a head in the archive copy").length_mm;
+    assert!((19.0..=22.0).contains(&length), "archive head {length} mm");
     assert!(
         matches!(
             archive.get(&archive_key(rejected)).await,
@@ -577,6 +585,8 @@ async fn an_approved_photo_gets_its_archive_copy_in_s3_and_an_approved_event() {
     assert_eq!(events[0].0, "submission.approved");
     assert_eq!(events[0].1["submission_id"], approved.to_string());
     assert_eq!(events[0].1["decision"], "approve");
+    assert_eq!(events[0].1["framing"]["mode"], "framed", "{}", events[0].1);
+    assert!(events[0].1["not_checked"].is_array(), "{}", events[0].1);
     assert_eq!(events[1].0, "submission.rejected");
     assert_eq!(events[1].1["submission_id"], rejected.to_string());
     assert!(

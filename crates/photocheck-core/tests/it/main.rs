@@ -3,6 +3,7 @@
 //! are read by relative path at run time, and every test that needs them skips, loudly, when they are
 //! missing. Expectations are what a careful human looking at the photo would agree with.
 
+mod framing;
 mod geometry;
 mod inputs;
 mod photos;

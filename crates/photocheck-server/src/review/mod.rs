@@ -56,6 +56,7 @@ pub fn routes() -> Router<AppState> {
         .route("/review/items/{id}", get(item))
         .route("/review/items/{id}/photo", get(photo))
         .route("/review/items/{id}/mask.png", get(mask))
+        .route("/review/items/{id}/framed.jpg", get(framed))
         .route("/review/items/{id}/decision", post(decide))
         .route("/review/items/{id}/skip", get(skip))
         .route(
@@ -410,6 +411,34 @@ async fn photo(
         Err(_) => "application/octet-stream",
     };
     Ok(([(header::CONTENT_TYPE, content_type)], bytes).into_response())
+}
+
+/// The photo the engine judged, at archive size: the crop framing cut from the upload (what an
+/// approval archives), or the upload itself.
+async fn framed(
+    State(state): State<AppState>,
+    Reviewer(me): Reviewer,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let bytes = photo_bytes(&state, &me, &id).await?;
+    let profile = Arc::clone(&state.review.profile);
+    let jpeg = tokio::task::spawn_blocking(move || {
+        let ctx = Context::on(Utc::now().date_naive());
+        let (_, analysis) = photocheck_core::analyse(&bytes, &profile, &ctx);
+        photocheck_core::archive::from_image(&analysis?.image, &profile)
+            .ok()
+            .map(|copy| copy.jpeg)
+    })
+    .await
+    .map_err(unavailable)?;
+    match jpeg {
+        Some(jpeg) => Ok(([(header::CONTENT_TYPE, "image/jpeg")], jpeg).into_response()),
+        None => Err(PageError(
+            StatusCode::NOT_FOUND,
+            "无裁剪照片",
+            "无法从此照片生成存档尺寸的照片。".into(),
+        )),
+    }
 }
 
 /// What the engine took for background, as a transparent PNG to lay over the photo.

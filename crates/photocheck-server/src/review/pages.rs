@@ -174,6 +174,14 @@ pub struct ItemView<'a> {
     pub head_mm: (f64, f64),
 }
 
+/// A reviewer's rejection reason in words, or its code when it is not one of today's reasons.
+fn reason_zh(code: &str) -> &str {
+    REASONS
+        .iter()
+        .find(|r| r.code == code)
+        .map_or(code, |r| r.zh)
+}
+
 fn rule_zh(id: RuleId) -> &'static str {
     id.spec().name_zh
 }
@@ -206,13 +214,22 @@ fn stage(v: &ItemView<'_>, photo: &str, mask: &str) -> Markup {
         return html! { img.plain src=(photo) alt="照片（放大）"; };
     };
     let (w, h) = (f64::from(r.width), f64::from(r.height));
-    let px_per_mm = h / 32.0;
+    // The judged photo within the upload: the crop when framed. Its height is what mm are of, and
+    // the background mask covers it alone.
+    let c = r
+        .framing
+        .as_ref()
+        .map_or(photocheck_core::Crop::whole(r.width, r.height), |f| f.crop);
+    let px_per_mm = c.h / 32.0;
     html! {
         svg.stage viewBox=(format!("0 0 {w} {h}")) role="img" aria-label="照片（放大）与叠加层" {
             image href=(photo) x="0" y="0" width=(w) height=(h) preserveAspectRatio="none" {}
-            image #ov-mask href=(mask) x="0" y="0" width=(w) height=(h) preserveAspectRatio="none" class="mask" hidden {}
+            image #ov-mask href=(mask) x=(c.x) y=(c.y) width=(c.w) height=(c.h) preserveAspectRatio="none" class="mask" hidden {}
+            @if r.framed() {
+                g #ov-crop { rect x=(c.x) y=(c.y) width=(c.w) height=(c.h) class="crop" {} }
+            }
             g #ov-centre {
-                line x1=(w / 2.0) y1="0" x2=(w / 2.0) y2=(h) class="centre" {}
+                line x1=(c.x + c.w / 2.0) y1=(c.y) x2=(c.x + c.w / 2.0) y2=(c.y + c.h) class="centre" {}
                 @if let Some(head) = &r.head {
                     line x1=(head.centre_x) y1="0" x2=(head.centre_x) y2=(h) class="head-centre" {}
                 }
@@ -222,7 +239,7 @@ fn stage(v: &ItemView<'_>, photo: &str, mask: &str) -> Markup {
             }
             @if let Some(head) = &r.head {
                 g #ov-band {
-                    rect x="0" y=(head.crown_y + v.head_mm.0 * px_per_mm) width=(w)
+                    rect x=(c.x) y=(head.crown_y + v.head_mm.0 * px_per_mm) width=(c.w)
                         height=((v.head_mm.1 - v.head_mm.0) * px_per_mm) class="band" {}
                 }
                 g #ov-lines {
@@ -259,9 +276,16 @@ pub fn item_page(v: &ItemView<'_>) -> Markup {
             }
             div.item {
                 section.photos {
-                    figure {
-                        img.real src=(photo) alt="照片（实际尺寸）";
-                        figcaption { "实际尺寸 22×32 mm" }
+                    @if v.report.is_some_and(Report::framed) {
+                        figure #framed {
+                            img.real src=(format!("/review/items/{id}/framed.jpg")) alt="裁剪后的照片（实际尺寸）";
+                            figcaption { "裁剪后 · 实际尺寸 22×32 mm（即存档照片）；右图粉色框为裁剪范围" }
+                        }
+                    } @else {
+                        figure {
+                            img.real src=(photo) alt="照片（实际尺寸）";
+                            figcaption { "实际尺寸 22×32 mm" }
+                        }
                     }
                     figure.enlarged {
                         (stage(v, &photo, &mask))
@@ -373,6 +397,25 @@ pub fn supervisor_page(account: &Account, s: &Stats, zone: FixedOffset) -> Marku
                 dt { "抽检退回率（引擎错误率）" } dd #audit-errors {
                     (pct((s.audits_reviewed > 0).then(|| s.audits_rejected as f64 / s.audits_reviewed as f64)))
                     " (" (s.audits_rejected) "/" (s.audits_reviewed) ")"
+                }
+            }
+            h2 { "抽检退回原因（近7天）" }
+            @if s.audit_rejects_by_reason.is_empty() {
+                p #audit-reasons-none { "近7天抽检中没有被退回的自动通过照片。" }
+            } @else {
+                p.hint { "自动通过后经抽检被退回的照片，按退回原因统计。某一原因反复出现时，请提高抽检比例，或在配置中将该项设为人工审核。" }
+                table.audit-reasons #audit-reasons {
+                    thead { tr { th { "原因代码" } th { "原因" } th { "退回件数" } th { "占抽检" } } }
+                    tbody {
+                        @for (code, n) in &s.audit_rejects_by_reason {
+                            tr data-code=(code) {
+                                td { code { (code) } }
+                                td { (reason_zh(code)) }
+                                td.count { (n) }
+                                td { (pct(Some(*n as f64 / s.audits_reviewed.max(1) as f64))) }
+                            }
+                        }
+                    }
                 }
             }
             h2 { "每人每小时审核量（最近1小时）" }

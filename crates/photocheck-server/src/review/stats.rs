@@ -27,6 +27,10 @@ pub struct Stats {
     /// Audit items reviewed, and how many of those the reviewer rejected (engine errors).
     pub audits_reviewed: usize,
     pub audits_rejected: usize,
+    /// Among audited approvals the reviewers rejected: how many they rejected for each reason code.
+    /// A code that recurs names a look the engine approves wrongly (often one it does not check):
+    /// block it in the profile or raise the audit share.
+    pub audit_rejects_by_reason: BTreeMap<String, usize>,
     /// Set when some deadline cannot be met at the current pace: the first item that would be late.
     pub shortfall: Option<Shortfall>,
 }
@@ -74,6 +78,7 @@ pub fn compute(
     let mut per_reviewer: BTreeMap<String, f64> = BTreeMap::new();
     let window_start = now - Duration::hours(PACE_WINDOW_HOURS);
     let (mut audits_reviewed, mut audits_rejected) = (0, 0);
+    let mut audit_rejects_by_reason: BTreeMap<String, usize> = BTreeMap::new();
     for item in decided {
         let Some(r) = &item.reviewed else { continue };
         if r.decided_at <= item.due_at {
@@ -87,6 +92,9 @@ pub fn compute(
             audits_reviewed += 1;
             if r.decision == "reject" {
                 audits_rejected += 1;
+                for code in &r.reasons {
+                    *audit_rejects_by_reason.entry(code.clone()).or_default() += 1;
+                }
             }
         }
     }
@@ -116,6 +124,7 @@ pub fn compute(
         team_per_hour,
         audits_reviewed,
         audits_rejected,
+        audit_rejects_by_reason,
         shortfall,
     }
 }

@@ -1,0 +1,156 @@
+//! Framing on phone frames made from real portraits at test time: 3:4 frames with the head at several
+//! sizes are cut to the licence photo, and the cut, measured again as a photo of its own, meets the
+//! geometry rules; frames no crop can fix say what to change. Recency by channel. Nothing made here
+//! is saved.
+
+use std::io::Cursor;
+
+use image::RgbImage;
+use photocheck_core::derive::{self, ExifTags, Framing, HeadRows};
+use photocheck_core::framing::Mode;
+use photocheck_core::{analyse, archive, check, Channel, Decision, Report, RuleId, Status};
+
+use crate::{ctx, photos_or_skip, profile};
+
+/// Portraits on white whose standard framing is approved: their phone frames must be too.
+const PORTRAITS: [&str; 2] = ["hivision_demo_white.jpg", "hivision_old_test4.jpg"];
+
+/// A 3:4 phone frame of a 12 MP camera at a size the portraits fill without upscaling much.
+const PHONE: (u32, u32) = (900, 1200);
+
+/// The portrait and where its head is, measured by the engine on the original.
+fn portrait(name: &str) -> Option<(RgbImage, HeadRows)> {
+    let dir = photos_or_skip(name)?;
+    let bytes = std::fs::read(dir.join(name)).expect("read photo");
+    let report = check(&bytes, profile(), &ctx());
+    let head = report.head.expect("the portrait has a measured head");
+    let image = image::ImageReader::new(Cursor::new(&bytes))
+        .with_guessed_format()
+        .expect("sniff")
+        .decode()
+        .expect("decode")
+        .to_rgb8();
+    Some((image, HeadRows::from(&head)))
+}
+
+/// A phone frame: the head `share` of the height, its crown `crown` of the height below the top.
+fn phone(photo: &RgbImage, head: HeadRows, share: f64, crown: f64, size: (u32, u32)) -> Vec<u8> {
+    let framing = Framing {
+        head_mm: share * 32.0,
+        crown_ref_px: crown * 378.0,
+        offset_mm: 0.0,
+    };
+    let (frame, _) = derive::frame(photo, head, framing, size);
+    derive::jpeg(&frame).expect("encode")
+}
+
+fn status(r: &Report, id: RuleId) -> Status {
+    r.rule(id).unwrap_or_else(|| panic!("{id} reported")).status
+}
+
+fn codes(r: &Report) -> Vec<&str> {
+    r.reasons.iter().map(|x| x.code.as_str()).collect()
+}
+
+#[test]
+fn phone_frames_of_real_portraits_are_framed_and_approved() {
+    for name in PORTRAITS {
+        let Some((photo, head)) = portrait(name) else {
+            return;
+        };
+        for (share, crown) in [(0.25, 0.15), (0.33, 0.12), (0.40, 0.10)] {
+            let what = format!("{name}, head {:.0} % of a 3:4 frame", share * 100.0);
+            let bytes = phone(&photo, head, share, crown, PHONE);
+            let (report, analysis) = analyse(&bytes, profile(), &ctx());
+            let f = report.framing.as_ref().expect("framing reported");
+            assert_eq!(f.mode, Mode::Framed, "{what}");
+            let c = f.crop;
+            assert!(c.x >= 0.0 && c.y >= 0.0, "{what}: {c:?}");
+            assert!(c.x + c.w <= 900.5 && c.y + c.h <= 1200.5, "{what}: {c:?}");
+            assert!(c.h >= 378.0, "{what}: {c:?} would be upscaled");
+            assert!((c.w / c.h - 22.0 / 32.0).abs() < 0.002, "{what}: {c:?}");
+            let before = f.before.expect("the upload's own geometry");
+            assert!(
+                (before.length_mm - share * 32.0).abs() < 1.0,
+                "{what}: the upload's head measured {} mm",
+                before.length_mm
+            );
+            for id in [
+                RuleId::Dimensions,
+                RuleId::HeadLength,
+                RuleId::HeadWidth,
+                RuleId::HeadCentring,
+                RuleId::TopMargin,
+            ] {
+                assert_eq!(status(&report, id), Status::Pass, "{what}: {id}");
+            }
+            assert_eq!(report.decision, Decision::Approve, "{what}: {:?}", codes(&report));
+            // The archive copy is the crop: measured again as a photo of its own it meets the rules.
+            let copy = archive::from_image(&analysis.expect("analysis").image, profile())
+                .expect("archive copy");
+            let again = check(&copy.jpeg, profile(), &ctx());
+            assert_eq!((again.width, again.height), (260, 378), "{what}");
+            let length = again.head.expect("head in the archive copy").length_mm;
+            assert!((19.0..=22.0).contains(&length), "{what}: archive head {length} mm");
+            for id in [RuleId::HeadLength, RuleId::HeadCentring, RuleId::TopMargin] {
+                assert_ne!(status(&again, id), Status::Fail, "{what}: archive {id}");
+            }
+        }
+    }
+}
+
+#[test]
+fn frames_no_crop_can_fix_name_the_fix() {
+    let name = PORTRAITS[0];
+    let Some((photo, head)) = portrait(name) else {
+        return;
+    };
+    for (what, share, crown, size, fix) in [
+        ("crown at the top edge", 0.33, 0.003, PHONE, "needs-headroom"),
+        ("frame ends below the chin", 0.40, 0.46, PHONE, "needs-shoulders"),
+        ("a small copy", 0.33, 0.12, (240, 320), "too-few-pixels"),
+    ] {
+        let report = check(&phone(&photo, head, share, crown, size), profile(), &ctx());
+        assert_ne!(report.decision, Decision::Approve, "{what}");
+        assert!(!report.framed(), "{what}");
+        assert!(
+            codes(&report).contains(&fix),
+            "{what}: expected {fix}, got {:?}",
+            codes(&report)
+        );
+    }
+}
+
+#[test]
+fn an_old_album_photo_fails_recency_and_the_same_camera_photo_passes() {
+    let Some((photo, head)) = portrait(PORTRAITS[0]) else {
+        return;
+    };
+    let (frame, _) = derive::frame(&photo, head, Framing::centred(20.5), (520, 756));
+    let old = derive::jpeg_with_exif(
+        &frame,
+        ExifTags {
+            orientation: 1,
+            software: "test",
+            taken: "2025:01:10 09:00:00",
+        },
+    )
+    .expect("encode");
+    let album = check(&old, profile(), &ctx().via(Channel::Album));
+    let camera = check(&old, profile(), &ctx().via(Channel::Camera));
+    assert_eq!(status(&album, RuleId::Recency), Status::Fail);
+    assert!(codes(&album).contains(&"photo-too-old"));
+    assert_eq!(status(&camera, RuleId::Recency), Status::Pass);
+    assert!(!codes(&camera).contains(&"photo-too-old"));
+
+    // Without a date: passes with a note, unless the profile requires the date.
+    let undated = derive::jpeg(&frame).expect("encode");
+    let r = check(&undated, profile(), &ctx());
+    let recency = r.rule(RuleId::Recency).expect("recency");
+    assert_eq!(recency.status, Status::Pass);
+    assert!(recency.note.as_deref().is_some_and(|n| n.contains("no EXIF")));
+    let mut strict = profile().clone();
+    strict.recency.require_date = true;
+    let r = check(&undated, &strict, &ctx());
+    assert_eq!(status(&r, RuleId::Recency), Status::Uncertain);
+}
