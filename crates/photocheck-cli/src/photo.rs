@@ -83,9 +83,7 @@ fn check_unguarded(
                             overlay_failed = true;
                         }
                     }
-                    Err(e) => warnings.push(format!(
-                        "no framed photo for {shown}: {e}"
-                    )),
+                    Err(e) => warnings.push(format!("no framed photo for {shown}: {e}")),
                 }
             }
         }
@@ -102,7 +100,10 @@ fn check_unguarded(
 
 /// `dir/x.annotated.png` -> `dir/x.framed.jpg`.
 fn framed_path(overlay: &Path) -> PathBuf {
-    let name = overlay.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = overlay
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let stem = name.strip_suffix(".annotated.png").unwrap_or(&name);
     overlay.with_file_name(format!("{stem}.framed.jpg"))
 }

@@ -164,9 +164,10 @@ pub fn draw(analysis: &Analysis, report: &Report, profile: &Profile) -> RgbImage
     }
 
     match (&analysis.upload, report.framing.as_ref()) {
-        (Some((upload, upload_scale)), Some(f)) => {
-            with_status_strip(&beside(&crop_on(upload, *upload_scale, &f.crop, t), &img), report)
-        }
+        (Some((upload, upload_scale)), Some(f)) => with_status_strip(
+            &beside(&crop_on(upload, *upload_scale, &f.crop, t), &img),
+            report,
+        ),
         _ => with_status_strip(&img, report),
     }
 }

@@ -277,12 +277,18 @@ pub fn insert_rule(results: &mut Vec<RuleResult>, rule: RuleResult) {
 /// The note for a fix, in the reviewer's terms: what the best attempt measured.
 pub fn note(fix: Fix) -> String {
     match fix {
-        Fix::NeedsHeadroom => "no crop leaves the margin above the head: the crown is too near the top edge",
+        Fix::NeedsHeadroom => {
+            "no crop leaves the margin above the head: the crown is too near the top edge"
+        }
         Fix::NeedsShoulders => "no crop reaches far enough below the chin: the photo ends too soon",
         Fix::NeedsCentring => "no crop centres the head: it is too near a side edge",
         Fix::MoveBack => "the head is too large for any crop of this photo",
-        Fix::MoveCloser => "the head is too small: a crop around it holds too few of the photo's rows",
-        Fix::TooFewPixels => "a crop with the head at the licence size would have fewer rows than the archive photo",
+        Fix::MoveCloser => {
+            "the head is too small: a crop around it holds too few of the photo's rows"
+        }
+        Fix::TooFewPixels => {
+            "a crop with the head at the licence size would have fewer rows than the archive photo"
+        }
     }
     .to_owned()
 }
@@ -326,10 +332,7 @@ mod tests {
         let mut head = phone_head(4000.0);
         head.crown_y = 5.0;
         head.chin_y = 5.0 + 4000.0 / 3.0;
-        assert_eq!(
-            plan(&head, (3000, 4000), &p),
-            Err(Fix::NeedsHeadroom)
-        );
+        assert_eq!(plan(&head, (3000, 4000), &p), Err(Fix::NeedsHeadroom));
         let head = Head {
             crown_y: 2400.0,
             chin_y: 3700.0,

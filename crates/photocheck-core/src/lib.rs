@@ -383,9 +383,11 @@ pub fn analyse(bytes: &[u8], profile: &Profile, ctx: &Context) -> (Report, Optio
                     (report, analysis) = (framed, framed_analysis);
                 }
                 // The bytes decoded a moment ago: only a resource limit can get here.
-                Err(e) => report
-                    .rules
-                    .push(RuleResult::unmeasured(RuleId::Framing, None, &e.to_string())),
+                Err(e) => report.rules.push(RuleResult::unmeasured(
+                    RuleId::Framing,
+                    None,
+                    &e.to_string(),
+                )),
             },
             Err(fix) => {
                 let proportions = report
@@ -432,7 +434,10 @@ fn cut(
     };
     let (x, y, w, h) = scaled.pixels(full.width(), full.height());
     let cut = image::imageops::crop_imm(&full, x, y, w, h).to_image();
-    Ok(intake::reduce_to_analysis_size(cut, profile.intake.analysis_height))
+    Ok(intake::reduce_to_analysis_size(
+        cut,
+        profile.intake.analysis_height,
+    ))
 }
 
 /// Judges `image`, which shows the part `frame` of the upright upload, as a photo of its own. Every
@@ -1188,8 +1193,17 @@ mod tests {
             assert_eq!(r.status, Status::Pass, "{taken:?}");
         }
         let stored = ctx().via(Channel::Stored);
-        let r = recency_rule(&exif(Some("2020-01-01 10:00"), None), &stored, &limit, false);
-        assert_eq!(r.status, Status::Fail, "a stored photo is judged by its date");
+        let r = recency_rule(
+            &exif(Some("2020-01-01 10:00"), None),
+            &stored,
+            &limit,
+            false,
+        );
+        assert_eq!(
+            r.status,
+            Status::Fail,
+            "a stored photo is judged by its date"
+        );
     }
 
     #[test]

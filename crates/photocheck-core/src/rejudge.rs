@@ -1,7 +1,9 @@
 //! A report judged again under another profile's limits, from the values it measured: what threshold
 //! tuning needs to try thousands of limits without measuring a photo twice. Only what is judged after
 //! measuring can change this way (`rules.*`, `attributes`, `retouching`); detection, segmentation and
-//! background settings change the measures themselves and need a new check.
+//! background settings change the measures themselves and need a new check. A framed report keeps its
+//! crop: new geometry limits could move the crop (or make it unnecessary), which a sweep therefore
+//! estimates from the crop the profile it measured under chose.
 
 use crate::rules::{self, Decision, RuleResult};
 use crate::{Profile, Report, RuleId};

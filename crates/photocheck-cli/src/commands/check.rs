@@ -136,7 +136,11 @@ fn table(file: &str, r: &Report, colour: bool) -> String {
     }
     if !r.not_checked.is_empty() {
         let names: Vec<String> = r.not_checked.iter().map(|n| n.rule.to_string()).collect();
-        let _ = writeln!(s, "  not checked: {} (audits catch these)", names.join(", "));
+        let _ = writeln!(
+            s,
+            "  not checked: {} (audits catch these)",
+            names.join(", ")
+        );
     }
     s
 }

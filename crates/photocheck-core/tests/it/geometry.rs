@@ -54,7 +54,7 @@ fn as_submitted(report: &Report, id: RuleId) -> f64 {
     }
 }
 
-/// Each portrait framed at 20.5 mm, at 1x, 2x and 4x: head sizes as submitted within 0.3 mm. (The
+/// Each portrait framed at 20.5 mm, at 1x, 2x and 4x: head sizes as submitted within 0.3 mm (width 0.5). (The
 /// decisions may differ: a 2x or 4x upload has the pixels for a crop with more margin, 1x has not.)
 #[test]
 fn uploads_at_2x_and_4x_are_judged_like_the_archive_size() {
@@ -80,11 +80,17 @@ fn uploads_at_2x_and_4x_are_judged_like_the_archive_size() {
         );
         assert_ne!(status, Status::Fail, "{name}");
         for (k, r) in [2, 4].iter().zip(&reports[1..]) {
-            for id in [RuleId::HeadLength, RuleId::HeadWidth, RuleId::HeadCentring] {
+            // The width follows the hair's outline, which resampling moves more than the crown
+            // and chin: 0.5 mm, against 0.3 for the others.
+            for (id, tolerance) in [
+                (RuleId::HeadLength, 0.3),
+                (RuleId::HeadWidth, 0.5),
+                (RuleId::HeadCentring, 0.3),
+            ] {
                 let v = as_submitted(r, id);
                 let v0 = as_submitted(base, id);
                 assert!(
-                    (v - v0).abs() <= 0.3,
+                    (v - v0).abs() <= tolerance,
                     "{name} {id} at {k}x: {v} mm vs {v0} mm"
                 );
             }
