@@ -937,8 +937,9 @@ mod tests {
         assert_eq!(summary.without_geometry, ["d.png"]);
         // b's grey and c's darker walls get no background edits.
         assert_eq!(summary.photos, 3 * TRANSFORMS.len() - 6);
-        // a: ok, head-19.6mm, head-21.4mm, off-centre-0.4mm, rotated-exif.
-        assert_eq!(summary.compliant, 5);
+        // a: ok, head-19.6mm, head-21.4mm, off-centre-0.4mm, rotated-exif, wrong-aspect and the
+        // three phone frames framing can cut.
+        assert_eq!(summary.compliant, 9);
         let tint = summary
             .transforms
             .iter()
