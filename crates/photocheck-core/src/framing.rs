@@ -188,11 +188,6 @@ pub fn plan(head: &Head, (width, height): (u32, u32), profile: &Profile) -> Resu
     // What kept the crop closest to working from working, for the message when none does: a crop
     // that fits the photo but fails a rule (by its slack) says more than one that does not fit.
     let mut blocked: (f64, Fix) = (f64::NEG_INFINITY, Fix::MoveBack);
-    let mut block = |slack: f64, fix: Fix| {
-        if slack > blocked.0 || (slack == f64::NEG_INFINITY && fix != Fix::MoveBack) {
-            blocked = (slack, fix);
-        }
-    };
     for i in 0..=steps {
         let h = tallest + (shortest - tallest) * f64::from(i) / f64::from(steps);
         let w = h * aspect;
@@ -203,7 +198,7 @@ pub fn plan(head: &Head, (width, height): (u32, u32), profile: &Profile) -> Resu
             h,
         };
         if h > ph || w > pw {
-            block(f64::NEG_INFINITY, Fix::MoveBack);
+            closest(&mut blocked, f64::NEG_INFINITY, Fix::MoveBack);
             continue;
         }
         if h < f64::from(f.min_rows) {
@@ -212,7 +207,7 @@ pub fn plan(head: &Head, (width, height): (u32, u32), profile: &Profile) -> Resu
             } else {
                 Fix::TooFewPixels
             };
-            block(f64::NEG_INFINITY, fix);
+            closest(&mut blocked, f64::NEG_INFINITY, fix);
             continue;
         }
         let crop = Crop {
@@ -234,7 +229,7 @@ pub fn plan(head: &Head, (width, height): (u32, u32), profile: &Profile) -> Resu
             } else {
                 Fix::NeedsCentring
             };
-            block(must, fix);
+            closest(&mut blocked, must, fix);
             continue;
         }
         let s = must.min(width_s);
@@ -242,8 +237,15 @@ pub fn plan(head: &Head, (width, height): (u32, u32), profile: &Profile) -> Resu
             best = Some((s, crop));
         }
     }
-    drop(block);
     best.map(|(_, c)| c).ok_or(blocked.1)
+}
+
+/// Keeps the fix of the attempt that came closest to working: the one with the most slack, or, among
+/// attempts that did not fit the photo at all, any more telling fix than `MoveBack`.
+fn closest(blocked: &mut (f64, Fix), slack: f64, fix: Fix) {
+    if slack > blocked.0 || (slack == f64::NEG_INFINITY && fix != Fix::MoveBack) {
+        *blocked = (slack, fix);
+    }
 }
 
 /// Whether the geometry rules of a report all pass: such a photo is judged as submitted.

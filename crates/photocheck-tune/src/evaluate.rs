@@ -90,6 +90,8 @@ pub struct Summary {
     pub wrong_rejections: usize,
     pub decisions: Counts,
     pub head_length_error_mm: Option<LengthError>,
+    /// The same over the photos the engine framed: measured in the crop, against the labelled rows.
+    pub framed_head_length_error_mm: Option<LengthError>,
     pub misjudged: Vec<Misjudged>,
     pub rules: Vec<RuleStats>,
     pub looks: Vec<LookEvidence>,
@@ -128,7 +130,7 @@ pub fn evaluate(
 ) -> Tuning {
     let table = Table::new(photos, profile);
     let counts = table.counts(photos);
-    let (head_lengths, head_error) = metrics::head_length_errors(photos, profile);
+    let heads = metrics::head_length_errors(photos, profile);
     let proposal = sweep::propose(photos, profile);
     let mut sweeps = sweep::sweeps(photos, profile);
     for s in &mut sweeps {
@@ -160,7 +162,8 @@ pub fn evaluate(
         review_rate: outcome.review_rate,
         wrong_rejections: outcome.wrong_rejections,
         decisions: counts,
-        head_length_error_mm: head_error,
+        head_length_error_mm: heads.all,
+        framed_head_length_error_mm: heads.framed,
         misjudged: misjudged(photos, &table),
         rules: metrics::rule_stats(photos, &table),
         looks: proposal.looks.clone(),
@@ -171,7 +174,7 @@ pub fn evaluate(
     Tuning {
         summary,
         proposal,
-        head_lengths,
+        head_lengths: heads.each,
     }
 }
 

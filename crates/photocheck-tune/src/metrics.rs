@@ -251,40 +251,66 @@ pub struct LengthError {
     pub unmeasured: usize,
 }
 
-/// The head-length error per photo (id, true mm, measured mm) and its summary.
-pub fn head_length_errors(
-    photos: &[Checked],
-    profile: &Profile,
-) -> (Vec<(String, f64, f64)>, Option<LengthError>) {
+pub struct HeadErrors {
+    /// Each photo's (id, true mm, measured mm).
+    pub each: Vec<(String, f64, f64)>,
+    pub all: Option<LengthError>,
+    pub framed: Option<LengthError>,
+}
+
+/// The head-length errors: each photo's (id, true mm, measured mm), their summary, and the summary
+/// over the framed photos alone (their mm are of the crop the engine cut, so this is what an
+/// approved phone photo's archive copy gets).
+pub fn head_length_errors(photos: &[Checked], profile: &Profile) -> HeadErrors {
     let mut each = Vec::new();
-    let mut unmeasured = 0;
+    let mut framed = Vec::new();
+    let (mut unmeasured, mut framed_unmeasured) = (0, 0);
     for p in photos {
         let Some(truth_px) = p.label.head_length_px() else {
             continue;
         };
+        let was_framed = p.report.framed();
         if p.report.height == 0 {
             unmeasured += 1;
             continue;
         }
-        let truth = profile.px_to_mm(truth_px, f64::from(p.report.height));
+        // The labelled rows are of the upload; the measured mm are of the judged photo.
+        let truth = profile.px_to_mm(truth_px, p.report.judged_height());
         match p.report.head {
-            Some(h) => each.push((p.id.clone(), truth, h.length_mm)),
-            None => unmeasured += 1,
+            Some(h) => {
+                each.push((p.id.clone(), truth, h.length_mm));
+                if was_framed {
+                    framed.push((truth, h.length_mm));
+                }
+            }
+            None => {
+                unmeasured += 1;
+                framed_unmeasured += usize::from(was_framed);
+            }
         }
     }
-    if each.is_empty() {
-        return (each, None);
+    let pairs: Vec<(f64, f64)> = each.iter().map(|(_, t, m)| (*t, *m)).collect();
+    let all = summarise(&pairs, unmeasured);
+    HeadErrors {
+        each,
+        all,
+        framed: summarise(&framed, framed_unmeasured),
     }
-    let mut abs: Vec<f64> = each.iter().map(|(_, t, m)| (m - t).abs()).collect();
+}
+
+fn summarise(pairs: &[(f64, f64)], unmeasured: usize) -> Option<LengthError> {
+    if pairs.is_empty() {
+        return None;
+    }
+    let mut abs: Vec<f64> = pairs.iter().map(|(t, m)| (m - t).abs()).collect();
     abs.sort_by(f64::total_cmp);
-    let summary = LengthError {
-        photos: each.len(),
+    Some(LengthError {
+        photos: pairs.len(),
         median: round3(median(&abs)),
         max: round3(abs[abs.len() - 1]),
-        mean_signed: round3(each.iter().map(|(_, t, m)| m - t).sum::<f64>() / each.len() as f64),
+        mean_signed: round3(pairs.iter().map(|(t, m)| m - t).sum::<f64>() / pairs.len() as f64),
         unmeasured,
-    };
-    (each, Some(summary))
+    })
 }
 
 /// Median of sorted values.
@@ -412,8 +438,9 @@ mod tests {
                 chin_from: Default::default(),
             });
         }
-        let (each, e) = head_length_errors(&[a, b], &p);
-        let e = e.unwrap();
+        let HeadErrors { each, all, framed } = head_length_errors(&[a, b], &p);
+        assert_eq!(framed, None);
+        let e = all.unwrap();
         // 240 px of 378 = 20.317 mm; 243 px = 20.571 mm.
         assert_eq!(each.len(), 2);
         assert_eq!(e.photos, 2);

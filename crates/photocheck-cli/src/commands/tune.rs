@@ -111,6 +111,12 @@ pub fn tune(args: TuneArgs, profile: &Profile) -> Result<ExitCode> {
                 e.median, e.max, e.photos
             );
         }
+        if let Some(e) = &s.framed_head_length_error_mm {
+            println!(
+                "framed head length error: median {:.2} mm, max {:.2} mm over {} framed photos",
+                e.median, e.max, e.photos
+            );
+        }
         for c in &s.proposed_changes {
             println!("proposed: {} {} -> {}", c.key, c.from, c.to);
         }

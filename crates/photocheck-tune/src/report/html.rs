@@ -61,6 +61,12 @@ pub fn page(t: &Tuning, profile: &Profile, thumbs: &[Option<String>]) -> String 
                         @if e.unmeasured > 0 { "; " (e.unmeasured) " labelled photos had no head measured" }
                         "."
                     }
+                    @if let Some(f) = &s.framed_head_length_error_mm {
+                        p {
+                            "Of those, the " (f.photos) " the engine framed, measured in its crop: median error "
+                            b { (format!("{:.2} mm", f.median)) } ", max " b { (format!("{:.2} mm", f.max)) } "."
+                        }
+                    }
                     div { (PreEscaped(plots::head_lengths(&t.head_lengths))) }
                 }
                 h2 { "Proposed profile" }
