@@ -166,6 +166,14 @@ fn real_photo_is_measured() {
         .and_then(|r| r["value"].as_f64())
         .expect("head length measured");
     assert!((15.0..25.0).contains(&head_length), "{head_length} mm");
+    // Its aspect (0.712) is not the licence photo's: the engine judged the crop it cut, drew that crop
+    // on the upload beside the framed photo, and wrote the framed photo at the archive size.
+    assert_eq!(line["framing"]["mode"], "framed", "{line}");
     let overlay = decode_png(&tmp.path().join("hivision_demo_white.annotated.png"));
-    assert!(overlay.height() > overlay.width());
+    assert!(
+        overlay.width() > overlay.height(),
+        "upload and crop side by side"
+    );
+    let framed = decode_png(&tmp.path().join("hivision_demo_white.framed.jpg"));
+    assert_eq!(framed.dimensions(), (260, 378));
 }

@@ -427,10 +427,10 @@ async fn an_approved_photo_gets_its_archive_copy_in_s3_and_an_approved_event() {
             .join("../photocheck-core/profiles/cn-driving-licence.toml"),
     )
     .expect("the shipped profile");
-    // The shipped profile approves nothing yet (the unmeasured looks are blocked, and the calibrated
-    // look limits leave this portrait's head, turned by 3 degrees, and its short hair uncertain). This
-    // test is about the approval path, not the looks: unblock them and judge the looks without margins
-    // or lower limits, so this one good portrait can pass.
+    // The shipped profile approves nothing on the labelled sets yet: its look limits leave this
+    // portrait's head, turned by 3 degrees, uncertain (slightly turned heads labelled broken read
+    // 2.1-4.6). This test is about the approval path, not the looks: judge them without margins or
+    // lower limits, so this one good portrait can pass.
     let mut table: toml::Table = default.parse().expect("the shipped profile is TOML");
     table["attributes"]["block"] = toml::Value::Array(Vec::new());
     for look in [

@@ -263,7 +263,7 @@ fn a_profile_that_approves_a_non_compliant_photo_exits_1_and_names_it() {
     }
     let path = tmp.path().join("lax.toml");
     std::fs::write(&path, lax.to_toml()).expect("profile written");
-    // The shared photos carry no capture date (never approvable); derived ones do.
+    // Only the built set: a derived photo's labels follow from its transformation.
     let built = build(tmp.path(), "ok,desaturated");
     let o = run(&[
         "--profile".as_ref(),
