@@ -210,4 +210,40 @@ mod tests {
             .shortfall
             .is_some_and(|f| f.hours_needed.is_infinite()));
     }
+
+    #[test]
+    fn audited_approvals_rejected_by_reviewers_are_counted_per_reason() {
+        let zone = FixedOffset::east_opt(8 * 3600).expect("offset");
+        let now = Utc::now();
+        let audited = |decision: &str, reasons: &[&str]| {
+            let mut i = done("anna", 10, false, now);
+            i.audit = true;
+            i.engine_decision = "approve".into();
+            let r = i.reviewed.as_mut().expect("reviewed");
+            r.decision = decision.into();
+            r.reasons = reasons.iter().map(|c| (*c).to_owned()).collect();
+            i
+        };
+        let decided = vec![
+            audited("reject", &["jewellery"]),
+            audited("reject", &["jewellery", "ears-not-visible"]),
+            audited("approve", &[]),
+            // Not an audit: a reviewed doubtful photo is not evidence about approvals.
+            {
+                let mut i = done("bo", 5, false, now);
+                i.reviewed.as_mut().expect("reviewed").decision = "reject".into();
+                i.reviewed.as_mut().expect("reviewed").reasons = vec!["jewellery".into()];
+                i
+            },
+        ];
+        let s = compute(&[], &decided, now, zone);
+        assert_eq!((s.audits_reviewed, s.audits_rejected), (3, 2));
+        assert_eq!(
+            s.audit_rejects_by_reason.into_iter().collect::<Vec<_>>(),
+            [
+                ("ears-not-visible".to_owned(), 1),
+                ("jewellery".to_owned(), 2)
+            ]
+        );
+    }
 }
