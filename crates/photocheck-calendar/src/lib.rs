@@ -2,8 +2,10 @@
 //! 调休, from a data file the operator extends each year) and when a submission's screening is due.
 //!
 //! Pure and synchronous; the only I/O is [`Calendar::load`], which reads a data file. A date in a year the
-//! file does not list is an error ([`CalendarError::YearNotCovered`]), never a guess, because the holidays
-//! of a year are only known once the State Council announces them.
+//! file does not list is an error for [`Calendar::deadline`] ([`CalendarError::YearNotCovered`]), because
+//! the holidays of a year are only known once the State Council announces them. A service that must
+//! still give every submission a deadline asks [`Calendar::due`], which falls back to a provisional rule
+//! for such a year (weekends and the fixed-date statutory holidays) and says that it did.
 
 mod file;
 
@@ -113,12 +115,39 @@ impl Calendar {
         self.years.keys().copied().collect()
     }
 
+    /// The last day the data file covers (31 December of its latest year): from there on deadlines
+    /// are provisional, so operators are warned well before it.
+    pub fn last_covered_day(&self) -> Option<NaiveDate> {
+        let year = *self.years.keys().next_back()?;
+        NaiveDate::from_ymd_opt(year, 12, 31)
+    }
+
+    /// Whether a deadline for a receipt at `received`, due at `due`, was provisional: either day lies in
+    /// a year the data file does not list (read in the calendar's zone).
+    pub fn is_provisional(&self, received: DateTime<Utc>, due: DateTime<Utc>) -> bool {
+        [received, due].iter().any(|t| {
+            let year = t.with_timezone(&self.timezone).year();
+            !self.years.contains_key(&year)
+        })
+    }
+
     /// Monday to Friday and not a holiday, or a weekend day listed as a make-up working day.
     pub fn is_working_day(&self, day: NaiveDate) -> Result<bool, CalendarError> {
-        let year = self
-            .years
-            .get(&day.year())
-            .ok_or(CalendarError::YearNotCovered(day.year()))?;
+        self.working(day, Fallback::Refuse)
+    }
+
+    /// The first working day after `day`.
+    pub fn next_working_day(&self, day: NaiveDate) -> Result<NaiveDate, CalendarError> {
+        self.next_working(day, Fallback::Refuse)
+    }
+
+    fn working(&self, day: NaiveDate, fallback: Fallback) -> Result<bool, CalendarError> {
+        let Some(year) = self.years.get(&day.year()) else {
+            return match fallback {
+                Fallback::Refuse => Err(CalendarError::YearNotCovered(day.year())),
+                Fallback::Provisional => Ok(provisionally_working(day)),
+            };
+        };
         Ok(if file::is_weekend(day) {
             year.working_weekends.contains(&day)
         } else {
@@ -126,17 +155,35 @@ impl Calendar {
         })
     }
 
-    /// The first working day after `day`.
-    pub fn next_working_day(&self, day: NaiveDate) -> Result<NaiveDate, CalendarError> {
+    fn next_working(&self, day: NaiveDate, fallback: Fallback) -> Result<NaiveDate, CalendarError> {
         let mut next = day;
         loop {
             // Only past year 262143 is there no next day, and no four-digit year table reaches that.
             next = next
                 .succ_opt()
                 .ok_or(CalendarError::YearNotCovered(next.year() + 1))?;
-            if self.is_working_day(next)? {
+            if self.working(next, fallback)? {
                 return Ok(next);
             }
+        }
+    }
+
+    /// The deadline as [`Calendar::deadline`] gives it, or, when a day it needs lies in a year the
+    /// data file does not list, the deadline by the provisional rule for that year, marked as such.
+    /// Never an error: a submission always gets a deadline a reviewer can work to.
+    pub fn due<Z: TimeZone>(&self, received: DateTime<Z>) -> Due {
+        match self.deadline_with(received.clone(), Fallback::Refuse) {
+            Ok(at) => Due {
+                at,
+                provisional: false,
+            },
+            Err(_) => Due {
+                // Every day has a provisional answer, and there is always a next weekday.
+                at: self
+                    .deadline_with(received.clone(), Fallback::Provisional)
+                    .unwrap_or_else(|_| received.fixed_offset()),
+                provisional: true,
+            },
         }
     }
 
@@ -153,17 +200,25 @@ impl Calendar {
         &self,
         received: DateTime<Z>,
     ) -> Result<DateTime<FixedOffset>, CalendarError> {
+        self.deadline_with(received, Fallback::Refuse)
+    }
+
+    fn deadline_with<Z: TimeZone>(
+        &self,
+        received: DateTime<Z>,
+        fallback: Fallback,
+    ) -> Result<DateTime<FixedOffset>, CalendarError> {
         let local = received.with_timezone(&self.timezone);
         let day = local.date_naive();
         let due = match self.rule {
             Rule::SameTimeNextWorkingDay => {
                 // The received day first, so a submission in an unlisted year names that year.
-                let clock = if self.is_working_day(day)? {
+                let clock = if self.working(day, fallback)? {
                     local.time()
                 } else {
                     self.office_hours.end
                 };
-                self.at(self.next_working_day(day)?, clock)
+                self.at(self.next_working(day, fallback)?, clock)
             }
         };
         Ok(due.fixed_offset())
@@ -189,6 +244,33 @@ impl Calendar {
             }
         }
     }
+}
+
+/// A deadline, and whether it rests on the published schedule or on the provisional rule for a year
+/// the data file does not list yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Due {
+    pub at: DateTime<FixedOffset>,
+    /// A day it depends on lies in a year without data: it may move once the year's schedule is added.
+    pub provisional: bool,
+}
+
+/// What a computation does with a day in a year the data file does not list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fallback {
+    Refuse,
+    Provisional,
+}
+
+/// The statutory holidays on fixed Gregorian dates (the State Council's holiday regulations as revised
+/// for 2025): New Year's Day, Labour Day (1-2 May) and National Day (1-3 October). The others follow the
+/// lunar calendar or a solar term, and the make-up working weekends are set each year, so none of them
+/// can be known before the year's schedule is published.
+const FIXED_DATE_HOLIDAYS: [(u32, u32); 6] = [(1, 1), (5, 1), (5, 2), (10, 1), (10, 2), (10, 3)];
+
+/// The provisional rule for a year without data: Monday to Friday, except the fixed-date holidays.
+fn provisionally_working(day: NaiveDate) -> bool {
+    !file::is_weekend(day) && !FIXED_DATE_HOLIDAYS.contains(&(day.month(), day.day()))
 }
 
 #[cfg(test)]
@@ -458,5 +540,45 @@ working_weekends = ["2026-03-28..2026-03-29", "2026-10-24..2026-10-25"]
             due("2026-10-24T02:30:00+02:00"),
             "2026-10-25T02:30:00+02:00"
         );
+    }
+
+    #[test]
+    fn a_year_without_data_gets_a_provisional_deadline_never_none() {
+        let cal = Calendar::builtin();
+        assert_eq!(cal.last_covered_day(), Some(date("2026-12-31")));
+        // Within the data: the published schedule, not provisional.
+        let due = cal.due(time("2026-12-30T10:00:00+08:00"));
+        assert_eq!(due.at.to_rfc3339(), "2026-12-31T10:00:00+08:00");
+        assert!(!due.provisional);
+        // Thursday 31 December 2026: Friday 1 January 2027 is New Year's Day, a fixed-date holiday in
+        // any year, so the provisional next working day is Monday 4 January.
+        assert!(cal.deadline(time("2026-12-31T10:00:00+08:00")).is_err());
+        let due = cal.due(time("2026-12-31T10:00:00+08:00"));
+        assert_eq!(due.at.to_rfc3339(), "2027-01-04T10:00:00+08:00");
+        assert!(due.provisional);
+        // National Day 2027 (Friday 1 October): received Thursday 30 September, due on Monday 4
+        // October, after the fixed holidays and the weekend; the published schedule may well extend
+        // the holiday, which is why the deadline is provisional.
+        let due = cal.due(time("2027-09-30T09:00:00+08:00"));
+        assert_eq!(due.at.to_rfc3339(), "2027-10-04T09:00:00+08:00");
+        assert!(due.provisional);
+        // Received on a Saturday without data: the end of office hours on the Monday.
+        let due = cal.due(time("2027-03-06T11:00:00+08:00"));
+        assert_eq!(due.at.to_rfc3339(), "2027-03-08T17:30:00+08:00");
+        // What the pages and the API tell from a stored receipt and deadline.
+        let utc = |t: &str| time(t).with_timezone(&Utc);
+        assert!(cal.is_provisional(
+            utc("2026-12-31T10:00:00+08:00"),
+            utc("2027-01-04T10:00:00+08:00")
+        ));
+        assert!(!cal.is_provisional(
+            utc("2026-12-30T10:00:00+08:00"),
+            utc("2026-12-31T10:00:00+08:00")
+        ));
+        // 1 January 00:30 in Shanghai is still 2026 in UTC: the calendar's zone decides.
+        assert!(cal.is_provisional(
+            utc("2026-12-31T12:00:00+08:00"),
+            utc("2027-01-01T00:30:00+08:00")
+        ));
     }
 }

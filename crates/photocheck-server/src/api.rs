@@ -391,6 +391,10 @@ async fn status(
         "due": if waiting { sub.due } else { None },
         "received_at": sub.received_at,
     });
+    // A deadline in a year the calendar file lacks counts only weekends and fixed-date holidays.
+    if let Some(due) = sub.due.filter(|_| waiting) {
+        body["due_provisional"] = json!(state.review.calendar.is_provisional(sub.received_at, due));
+    }
     if let Some(failure) = &sub.failure {
         body["failure"] = json!(failure);
     }

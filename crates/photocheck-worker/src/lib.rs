@@ -397,18 +397,16 @@ impl Worker {
         }
     }
 
-    /// The review deadline on the working-day calendar. A receipt the calendar has no data for is
-    /// due at once, the soonest deadline there is, and logged as an error: the operator must add
-    /// the year to the calendar file, and until then nobody's review waits longer than it may.
+    /// The review deadline on the working-day calendar. When a day it needs lies in a year the
+    /// calendar file does not list, the deadline is provisional (weekends and fixed-date holidays
+    /// only), logged as a warning and counted: the operator adds the year's published schedule.
     fn due(&self, sub: &Submission) -> DateTime<Utc> {
-        match self.s.calendar.deadline(sub.received_at) {
-            Ok(due) => due.with_timezone(&Utc),
-            Err(e) => {
-                error!(id = %sub.id, error = %e, "no review deadline; the item is due at once");
-                self.s.metrics.calendar_gaps.inc();
-                sub.received_at
-            }
+        let due = self.s.calendar.due(sub.received_at);
+        if due.provisional {
+            warn!(id = %sub.id, due = %due.at, "provisional review deadline: the calendar file lacks the year");
+            self.s.metrics.calendar_gaps.inc();
         }
+        due.at.with_timezone(&Utc)
     }
 
     fn count(&self, decision: &Decision, sub: &Submission) {

@@ -40,7 +40,7 @@ pub struct Metrics {
     /// Jobs waiting, by queue; set when scraped.
     pub queue_depth: Family<QueueLabel, Gauge>,
     pub in_flight: Gauge,
-    /// Reviews queued without a deadline because the calendar file lacks their year.
+    /// Review deadlines computed provisionally because the calendar file lacks their year.
     pub calendar_gaps: Counter,
 }
 
@@ -105,7 +105,7 @@ impl Metrics {
         let calendar_gaps = Counter::default();
         registry.register(
             "photocheck_calendar_gaps",
-            "Reviews due at once because the working-day calendar has no data for their year",
+            "Review deadlines computed provisionally because the working-day calendar has no data for their year",
             calendar_gaps.clone(),
         );
         Metrics {

@@ -43,13 +43,27 @@ pub fn run(args: DeadlineArgs) -> Result<ExitCode> {
             (calendar, format!("calendar {}", path.display()))
         }
     };
-    let due = calendar.deadline(args.received).with_context(|| {
-        format!(
-            "no deadline for {} with {which}",
-            args.received.to_rfc3339()
-        )
-    })?;
-    println!("{}", due.to_rfc3339());
+    match calendar.deadline(args.received) {
+        Ok(due) => println!("{}", due.to_rfc3339()),
+        // A year without data still gets a deadline, as the worker gives it, marked provisional.
+        Err(photocheck_calendar::CalendarError::YearNotCovered(year)) => {
+            let due = calendar.due(args.received);
+            println!("{}", due.at.to_rfc3339());
+            eprintln!(
+                "photocheck: provisional: {year} is not in {which}, so this deadline counts only \
+                 weekends and the fixed-date holidays (1 January, 1-2 May, 1-3 October); add a \
+                 [years.{year}] table with the published schedule to the calendar file"
+            );
+        }
+        Err(e) => {
+            return Err(e).with_context(|| {
+                format!(
+                    "no deadline for {} with {which}",
+                    args.received.to_rfc3339()
+                )
+            })
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -34,16 +34,17 @@ fn utc_input_is_answered_in_shanghai_time() {
 }
 
 #[test]
-fn year_not_in_the_calendar_exits_2_naming_the_year() {
-    // Thursday 2026-12-31: the next working day would be in 2027, which the built-in calendar lacks.
+fn a_year_not_in_the_calendar_gets_a_provisional_deadline_naming_the_year() {
+    // Thursday 2026-12-31: the next working day is in 2027, which the built-in calendar lacks. New
+    // Year's Day is a holiday in any year, so the provisional answer is Monday 4 January.
     let out = deadline(&["2026-12-31T10:00:00+08:00"]);
-    assert_eq!(code(&out), 2);
-    assert!(out.stdout.is_empty());
-    let err = stderr(&out);
-    assert!(
-        err.contains("2027 is not in the working-day calendar"),
-        "{err}"
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "2027-01-04T10:00:00+08:00\n"
     );
+    let err = stderr(&out);
+    assert!(err.contains("provisional: 2027 is not in"), "{err}");
     assert!(err.contains("[years.2027]"), "{err}");
     assert!(err.contains("--calendar"), "{err}");
 }

@@ -364,6 +364,10 @@ async fn item(
         notice: notice.as_deref(),
         now,
         zone: zone(&state, now),
+        due_provisional: state
+            .review
+            .calendar
+            .is_provisional(item.received_at, item.due_at),
         head_mm: (
             profile.rules.head_length.min.unwrap_or(19.0),
             profile.rules.head_length.max.unwrap_or(22.0),
@@ -591,6 +595,9 @@ pub async fn publish_review_event(
     Ok(())
 }
 
+/// How long before the calendar file's last day the supervisor page warns.
+const CALENDAR_WARNING_DAYS: i64 = 60;
+
 async fn supervisor(
     State(state): State<AppState>,
     Supervisor(me): Supervisor,
@@ -608,7 +615,14 @@ async fn supervisor(
         .map_err(unavailable)?;
     let zone = zone(&state, now);
     let s = stats::compute(&open, &decided, now, zone);
-    Ok(page(pages::supervisor_page(&me, &s, zone)))
+    // From 60 days before the calendar file runs out, the supervisor is told to add the next year.
+    let calendar_ends = state.review.calendar.last_covered_day().filter(|end| {
+        (now + Duration::days(CALENDAR_WARNING_DAYS))
+            .with_timezone(&zone)
+            .date_naive()
+            > *end
+    });
+    Ok(page(pages::supervisor_page(&me, &s, zone, calendar_ends)))
 }
 
 async fn audit_log(

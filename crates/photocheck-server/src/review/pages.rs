@@ -3,7 +3,7 @@
 //! them.
 
 use axum::response::Html;
-use chrono::{DateTime, Duration, FixedOffset, Utc};
+use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Utc};
 use maud::{html, Markup, DOCTYPE};
 use photocheck_core::{Report, RuleId, Status};
 use photocheck_store::{Account, AuditEntry, ReviewItem, Role, Submission};
@@ -170,6 +170,8 @@ pub struct ItemView<'a> {
     pub notice: Option<&'a str>,
     pub now: DateTime<Utc>,
     pub zone: FixedOffset,
+    /// The deadline counts only weekends and fixed-date holidays: its year is not in the calendar file.
+    pub due_provisional: bool,
     /// Head length limits, mm (the allowed band).
     pub head_mm: (f64, f64),
 }
@@ -264,6 +266,7 @@ pub fn item_page(v: &ItemView<'_>) -> Markup {
                 @if v.item.audit { span.badge.audit title="自动通过的照片抽检" { "抽检" } }
                 p.due class=(if v.item.due_at < v.now { "overdue" } else { "" }) {
                     "截止 " (local(v.item.due_at, v.zone)) "（" (time_left(v.item.due_at, v.now)) "）"
+                    @if v.due_provisional { span.provisional #due-provisional title="日历文件缺少该年份的节假日安排，此截止时间仅按周末和固定日期法定节假日计算" { "（暂定）" } }
                     " · 收到 " (local(v.submission.received_at, v.zone))
                     " · 引擎判断：" (decision_zh(Some(&v.item.engine_decision)))
                 }
@@ -373,13 +376,24 @@ pub fn item_page(v: &ItemView<'_>) -> Markup {
     )
 }
 
-pub fn supervisor_page(account: &Account, s: &Stats, zone: FixedOffset) -> Markup {
+pub fn supervisor_page(
+    account: &Account,
+    s: &Stats,
+    zone: FixedOffset,
+    calendar_ends: Option<NaiveDate>,
+) -> Markup {
     let pct = |x: Option<f64>| x.map_or("—".to_owned(), |v| format!("{:.0}%", v * 100.0));
     layout(
         "主管视图",
         Some(account),
         html! {
             h1 { "主管视图" }
+            @if let Some(end) = calendar_ends {
+                p.warning #calendar-ends role="alert" {
+                    "工作日历数据只到 " (end.format("%Y-%m-%d")) "：之后的截止时间为暂定（仅按周末和固定日期法定节假日计算）。"
+                    "请在国务院公布放假安排后，把下一年的节假日和调休上班日加入日历文件。"
+                }
+            }
             @if let Some(f) = &s.shortfall {
                 p.warning role="alert" {
                     "按当前速度（每小时 " (format!("{:.1}", s.team_per_hour)) " 件）无法按时完成："
@@ -456,3 +470,26 @@ pub fn audit_page(account: &Account, entries: &[AuditEntry], zone: FixedOffset) 
 /// The page CSS and script, served from memory.
 pub const CSS: &str = include_str!("assets/review.css");
 pub const JS: &str = include_str!("assets/review.js");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_supervisor_is_warned_before_the_calendar_runs_out() {
+        let account = Account {
+            name: "li.na".into(),
+            role: Role::Supervisor,
+            password_hash: String::new(),
+        };
+        let zone = FixedOffset::east_opt(8 * 3600).expect("offset");
+        let now = Utc::now();
+        let s = super::super::stats::compute(&[], &[], now, zone);
+        let end = NaiveDate::from_ymd_opt(2026, 12, 31).expect("date");
+        let warned = supervisor_page(&account, &s, zone, Some(end)).into_string();
+        assert!(warned.contains("id=\"calendar-ends\""), "{warned}");
+        assert!(warned.contains("2026-12-31"), "{warned}");
+        let quiet = supervisor_page(&account, &s, zone, None).into_string();
+        assert!(!quiet.contains("calendar-ends"), "{quiet}");
+    }
+}
