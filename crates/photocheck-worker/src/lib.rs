@@ -447,13 +447,24 @@ impl Worker {
 
 /// The result event for the notification services: its routing key and JSON body. A reviewer's
 /// decision goes out in the same form as the engine's.
+///
+/// Delivery is at least once (a worker that dies between publishing and acknowledging publishes
+/// again), so every event carries an `event_id` that names the decision, not the sending: a
+/// submission has one engine decision and at most one reviewer decision, and a consumer drops an
+/// `event_id` it has seen.
 pub fn result_event(sub: &Submission, decision: &Decision) -> (&'static str, serde_json::Value) {
     let (event, key) = match decision.decision.as_str() {
         "approve" => ("approved", "submission.approved"),
         "reject" => ("rejected", "submission.rejected"),
         _ => ("review", "submission.review"),
     };
+    let by = if decision.decided_by == "engine" {
+        "engine"
+    } else {
+        "reviewer"
+    };
     let body = json!({
+        "event_id": format!("{}/{by}", sub.id),
         "event": event,
         "submission_id": sub.id,
         "applicant_id": sub.applicant_id,

@@ -584,6 +584,7 @@ async fn an_approved_photo_gets_its_archive_copy_in_s3_and_an_approved_event() {
     events.sort_by_key(|(key, _)| key.clone());
     assert_eq!(events[0].0, "submission.approved");
     assert_eq!(events[0].1["submission_id"], approved.to_string());
+    assert_eq!(events[0].1["event_id"], format!("{approved}/engine"));
     assert_eq!(events[0].1["decision"], "approve");
     assert_eq!(events[0].1["framing"]["mode"], "framed", "{}", events[0].1);
     assert!(events[0].1["not_checked"].is_array(), "{}", events[0].1);

@@ -190,6 +190,7 @@ async fn a_reviewer_rejects_an_item_with_the_keyboard_only() {
         .expect("events");
     let (_, body) = events.first().expect("the rejected event");
     assert_eq!(body["submission_id"], id.to_string());
+    assert_eq!(body["event_id"], format!("{id}/reviewer"), "{body}");
     assert_eq!(body["decided_by"], "wang.fang");
     assert_eq!(body["reasons"][0]["code"], "background-not-white");
     let log = stack.store.audit_log(20).await.expect("audit");
