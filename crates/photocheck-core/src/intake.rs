@@ -38,6 +38,8 @@ pub enum IntakeError {
     },
     #[error("the image could not be decoded: {0}")]
     Corrupt(String),
+    #[error("the file ends before the end of the image (an interrupted upload or copy)")]
+    Truncated,
 }
 
 impl IntakeError {
@@ -48,6 +50,7 @@ impl IntakeError {
             IntakeError::UnsupportedFormat { .. } => "unsupported-format",
             IntakeError::TooManyPixels { .. } => "image-too-large",
             IntakeError::Corrupt(_) => "unreadable-image",
+            IntakeError::Truncated => "truncated-image",
         }
     }
 
@@ -63,6 +66,9 @@ impl IntakeError {
             }
             IntakeError::TooManyPixels { .. } => "图片尺寸过大，请上传普通照片".to_owned(),
             IntakeError::Corrupt(_) => "图片已损坏或不完整，无法读取，请重新上传".to_owned(),
+            IntakeError::Truncated => {
+                "图片文件不完整（上传或复制被中断），请重新上传完整的照片".to_owned()
+            }
         };
         (format!("The photo cannot be read: {self}"), zh)
     }
@@ -154,6 +160,9 @@ pub fn decode(bytes: &[u8], limits: &IntakeLimits) -> Result<Decoded, IntakeErro
     let swaps_axes = matches!(exif.orientation, Some(5..=8));
 
     let (mut image, stored_w, stored_h, had_alpha, stored_gray, bit_depth) = match format {
+        // libjpeg and zune-jpeg both fill a cut-off scan with grey and carry on: judged, that grey
+        // would pass for a background or a shirt. A JPEG whose scan never reaches its end is refused.
+        Format::Jpeg if jpeg_is_truncated(bytes) => return Err(IntakeError::Truncated),
         Format::Jpeg => decode_jpeg(bytes, limits, swaps_axes)?,
         Format::Png | Format::Webp => decode_other(bytes, format, limits)?,
     };
@@ -201,6 +210,38 @@ fn check_dimensions(width: u32, height: u32, limits: &IntakeLimits) -> Result<()
 }
 
 type Raw = (RgbImage, u32, u32, bool, bool, u8);
+
+/// Whether a JPEG's image data is cut off: its segments lead to a start of scan, and no end-of-image
+/// marker follows. Inside the entropy-coded data a 0xFF byte is always followed by 0x00 or a restart
+/// marker, so the first FF D9 after the scan header is the end of the image; what follows it (a
+/// phone's motion-photo video, say) does not matter. Headers that do not reach a scan are left to the
+/// decoder, which refuses them.
+fn jpeg_is_truncated(bytes: &[u8]) -> bool {
+    let mut i = 2; // after SOI
+    loop {
+        let Some(&[0xFF, marker]) = bytes.get(i..i + 2) else {
+            return false;
+        };
+        match marker {
+            // Fill bytes before a marker.
+            0xFF => i += 1,
+            // Markers without a length.
+            0x01 | 0xD0..=0xD8 => i += 2,
+            0xD9 => return false,
+            _ => {
+                let Some(&[hi, lo]) = bytes.get(i + 2..i + 4) else {
+                    return false;
+                };
+                let end = i + 2 + usize::from(u16::from_be_bytes([hi, lo]));
+                if marker == 0xDA {
+                    let data = bytes.get(end..).unwrap_or_default();
+                    return !data.windows(2).any(|w| w == [0xFF, 0xD9]);
+                }
+                i = end;
+            }
+        }
+    }
+}
 
 /// JPEG through libjpeg (mozjpeg), whose IDCT scales by 1/2, 1/4 or 1/8 while decoding: a 12 MP phone
 /// photo is decoded straight to ~500 rows in ~13 ms, where the pure-Rust decoders need 33-75 ms whatever
@@ -438,12 +479,22 @@ mod tests {
             DynamicImage::ImageRgb8(gradient(200, 300)),
             ImageFormat::Jpeg,
         );
-        for cut in [3, 20, jpg.len() / 3, jpg.len() - 10] {
-            // Truncated JPEGs either decode partially (grey fill) or fail with a reason; never panic.
-            if let Err(e) = decode(&jpg[..cut], &limits()) {
-                assert_eq!(e.code(), "unreadable-image", "cut {cut}: {e}");
-            }
+        assert!(decode(&jpg, &limits()).is_ok());
+        // Cut inside the headers: unreadable; cut inside the image data: truncated. Never a grey
+        // fill judged as if it were the photo.
+        for cut in [3, 20] {
+            let e = decode(&jpg[..cut], &limits()).unwrap_err();
+            assert_eq!(e.code(), "unreadable-image", "cut {cut}: {e}");
         }
+        for cut in [jpg.len() / 3, jpg.len() - 10, jpg.len() - 1] {
+            let e = decode(&jpg[..cut], &limits()).unwrap_err();
+            assert_eq!(e, IntakeError::Truncated, "cut {cut}");
+            assert_eq!(e.code(), "truncated-image");
+        }
+        // Whatever follows the end of the image (a motion photo's video) does not make it truncated.
+        let mut trailer = jpg.clone();
+        trailer.extend_from_slice(&[0x00, 0x00, 0x00, 0x18, b'f', b't', b'y', b'p', 0xFF, 0xD8]);
+        assert!(decode(&trailer, &limits()).is_ok());
         let png = encode(
             DynamicImage::ImageRgb8(gradient(200, 300)),
             ImageFormat::Png,
