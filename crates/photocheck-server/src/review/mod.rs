@@ -135,13 +135,32 @@ async fn login_form(Query(q): Query<LoginQuery>) -> Response {
     page(pages::login_page(None, &safe_next(q.next.as_deref())))
 }
 
-/// Only a path on this site: a login link cannot send the reviewer elsewhere.
+/// Only a path on this site: a login link cannot send the reviewer elsewhere, nor put control
+/// characters (a header split) or kilobytes into the `Location` it ends in.
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && n.len() <= MAX_NEXT_BYTES
+                && !n.chars().any(char::is_control) =>
+        {
+            n.to_owned()
+        }
         _ => "/review".to_owned(),
     }
 }
+
+/// Longest account name, characters: longer ones are refused before anything is looked up, hashed
+/// or written to the audit log.
+const MAX_NAME_CHARS: usize = 64;
+/// Longest password, bytes: argon2 hashes any length, and a flood of long ones would be its cost.
+const MAX_PASSWORD_BYTES: usize = 1024;
+/// Longest `next=` path kept, bytes.
+const MAX_NEXT_BYTES: usize = 2048;
+/// Longest reviewer note, characters.
+const MAX_NOTE_CHARS: usize = 2000;
 
 #[derive(Deserialize)]
 struct LoginForm {
@@ -161,6 +180,14 @@ async fn login(
             "请填写用户名和密码。".into(),
         )
     })?;
+    if form.name.trim().chars().count() > MAX_NAME_CHARS || form.password.len() > MAX_PASSWORD_BYTES
+    {
+        return Err(PageError(
+            StatusCode::BAD_REQUEST,
+            "登录",
+            format!("用户名最多 {MAX_NAME_CHARS} 个字符，密码最多 {MAX_PASSWORD_BYTES} 字节。"),
+        ));
+    }
     let next = safe_next(form.next.as_deref());
     let account = state
         .store
@@ -520,6 +547,9 @@ async fn decide(
                 Some(r) => reasons.push(r.code.to_owned()),
                 None => return Err(bad(&format!("未知的退回原因：{v}"))),
             },
+            "note" if v.trim().chars().count() > MAX_NOTE_CHARS => {
+                return Err(bad(&format!("备注最多 {MAX_NOTE_CHARS} 个字符。")));
+            }
             "note" if !v.trim().is_empty() => note = Some(v.trim().to_owned()),
             _ => {}
         }

@@ -241,4 +241,28 @@ async fn every_review_route_refuses_strangers_and_the_wrong_role() {
     for a in ["login.failed", "login", "logout", "review.claim"] {
         assert!(actions.iter().any(|x| x == a), "{a} in {actions:?}");
     }
+
+    // Oversized fields are refused before anything is looked up, hashed or logged.
+    let logged = store.audit_log(500).await.expect("audit").len();
+    let huge_name = "x".repeat(10_000);
+    let (status, _) = login(&api, &huge_name, "a-long-password").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = login(&api, "anna", &"p".repeat(100_000)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        store.audit_log(500).await.expect("audit").len(),
+        logged,
+        "nothing written for an oversized login"
+    );
+    // A next= with a header split or another site falls back to the queue.
+    let (_, reply) = call(
+        &api,
+        "POST",
+        "/login",
+        None,
+        "text/html",
+        "name=anna&password=a-long-password&next=%2Freview%0D%0ASet-Cookie%3A+x%3D1",
+    )
+    .await;
+    assert_eq!(reply.location.as_deref(), Some("/review"));
 }
