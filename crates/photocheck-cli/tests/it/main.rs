@@ -78,6 +78,13 @@ pub fn real_photos() -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir)
     } else {
+        // Under CI (PHOTOCHECK_REQUIRE_PHOTOS set, as .ci/run does) a missing photo folder fails the test:
+        // a green run must have looked at the photos.
+        assert!(
+            std::env::var_os("PHOTOCHECK_REQUIRE_PHOTOS").is_none(),
+            "real photos not found at {}",
+            dir.display()
+        );
         eprintln!(
             "\n!!!!! SKIPPED: real photos not found at {} (CI always has them) !!!!!\n",
             dir.display()

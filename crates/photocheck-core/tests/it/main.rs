@@ -28,6 +28,13 @@ fn photos_or_skip(test: &str) -> Option<PathBuf> {
     if dir.is_dir() {
         return Some(dir);
     }
+    // Under CI (PHOTOCHECK_REQUIRE_PHOTOS set, as .ci/run does) a missing photo folder fails the test:
+    // a green run must have looked at the photos.
+    assert!(
+        std::env::var_os("PHOTOCHECK_REQUIRE_PHOTOS").is_none(),
+        "{test}: test photos not found at {}",
+        dir.display()
+    );
     eprintln!(
         "\n!!!! SKIPPED {test}: test photos not found at {} !!!!\n\
          !!!! (clone the project beside ../shared; CI always has them)   !!!!\n",

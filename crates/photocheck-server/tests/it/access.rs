@@ -42,12 +42,25 @@ async fn call(
         .and_then(|v| v.to_str().ok())
         .and_then(|c| c.split(';').next())
         .map(str::to_owned);
-    (response.status(), Reply { location, cookie })
+    let nosniff = response
+        .headers()
+        .get(header::X_CONTENT_TYPE_OPTIONS)
+        .is_some_and(|v| v == "nosniff");
+    (
+        response.status(),
+        Reply {
+            location,
+            cookie,
+            nosniff,
+        },
+    )
 }
 
 struct Reply {
     location: Option<String>,
     cookie: Option<String>,
+    /// `X-Content-Type-Options: nosniff` was sent.
+    nosniff: bool,
 }
 
 impl Reply {
@@ -265,4 +278,8 @@ async fn every_review_route_refuses_strangers_and_the_wrong_role() {
     )
     .await;
     assert_eq!(reply.location.as_deref(), Some("/review"));
+    assert!(reply.nosniff, "X-Content-Type-Options on every answer");
+    let (status, reply) = call(&api, "GET", "/no/such/route", None, "application/json", "").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(reply.nosniff, "X-Content-Type-Options on errors too");
 }

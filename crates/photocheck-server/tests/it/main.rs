@@ -33,6 +33,13 @@ pub async fn postgres() -> String {
 pub fn photos_or_skip(test: &str) -> Option<Vec<PathBuf>> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/photos/raw");
     let Ok(entries) = std::fs::read_dir(&dir) else {
+        // Under CI (PHOTOCHECK_REQUIRE_PHOTOS set, as .ci/run does) a missing photo folder fails the test:
+        // a green run must have looked at the photos.
+        assert!(
+            std::env::var_os("PHOTOCHECK_REQUIRE_PHOTOS").is_none(),
+            "{test}: no test photos at {}",
+            dir.display()
+        );
         eprintln!(
             "SKIPPED {test}: no test photos at {} (CI always has them)",
             dir.display()
