@@ -117,8 +117,13 @@ impl Store {
     }
 
     /// Creates an account, or sets a new role and password for an existing one; audited as `actor`.
+    /// A new password ends the account's sessions in the same transaction: whoever logged in with the
+    /// old one (perhaps the reason it was changed) is logged out.
     pub async fn put_account(&self, account: &Account, actor: &str) -> Result<(), StoreError> {
         let before = self.account(&account.name).await?;
+        let new_password = before
+            .as_ref()
+            .is_some_and(|b| b.password_hash != account.password_hash);
         let upsert = self.sql(&Sql {
             sqlite: "INSERT INTO accounts (name, role, password_hash, created_at) VALUES ($1, $2, $3, $4) \
                      ON CONFLICT (name) DO UPDATE SET role = excluded.role, password_hash = excluded.password_hash",
@@ -126,13 +131,21 @@ impl Store {
                        ON CONFLICT (name) DO UPDATE SET role = excluded.role, password_hash = excluded.password_hash",
         });
         on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
             sqlx::query(upsert)
                 .bind(&account.name)
                 .bind(account.role.as_str())
                 .bind(&account.password_hash)
                 .bind(db_time(Utc::now()))
-                .execute(pool)
+                .execute(&mut *tx)
                 .await?;
+            if new_password {
+                sqlx::query("DELETE FROM sessions WHERE account = $1")
+                    .bind(&account.name)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
         });
         // The hash is not logged: the log says a password was set, not what it hashes to.
         self.audit(

@@ -207,6 +207,32 @@ async fn accounts_and_sessions(store: Store) {
         None,
         "expired"
     );
+    // A new password logs out whoever holds a session.
+    store
+        .create_session("other-hash", "anna", now + Duration::hours(1))
+        .await
+        .expect("session");
+    let renewed = Account {
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdDI$aGFzaDI".into(),
+        role: Role::Supervisor,
+        ..anna.clone()
+    };
+    store
+        .put_account(&renewed, "cli")
+        .await
+        .expect("new password");
+    assert_eq!(
+        store
+            .session_account("other-hash", now)
+            .await
+            .expect("session"),
+        None,
+        "a password change ends the sessions"
+    );
+    store
+        .create_session("token-hash", "anna", now + Duration::hours(1))
+        .await
+        .expect("session");
     store.end_session("token-hash").await.expect("logout");
     assert_eq!(
         store
@@ -217,7 +243,10 @@ async fn accounts_and_sessions(store: Store) {
     );
     let log = store.audit_log(10).await.expect("audit");
     let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
-    assert_eq!(actions[..2], ["account.update", "account.create"]);
+    assert_eq!(
+        actions[..3],
+        ["account.update", "account.update", "account.create"]
+    );
     assert!(
         !log.iter().any(|e| e
             .after
