@@ -410,6 +410,25 @@ pub fn analyse(bytes: &[u8], profile: &Profile, ctx: &Context) -> (Report, Optio
     (report, Some(analysis))
 }
 
+/// The photo a report judged, cut again from the upload by the report's own crop: what a reviewer
+/// is shown beside the upload, without running the engine again (so it is the crop that was decided,
+/// whatever the profile or the day). `None` when the report has no framing (the upload was not read).
+pub fn judged_photo(
+    bytes: &[u8],
+    report: &Report,
+    profile: &Profile,
+) -> Option<Result<RgbImage, IntakeError>> {
+    let framing = report.framing.as_ref()?;
+    Some(intake::decode(bytes, &profile.intake).and_then(|decoded| {
+        if (decoded.width, decoded.height) != (report.width, report.height) {
+            return Err(IntakeError::Corrupt(
+                "the photo is not the one the report was made from".into(),
+            ));
+        }
+        cut(bytes, &decoded, framing.crop, profile)
+    }))
+}
+
 /// The crop of the upload, upright, with at least `analysis_height` rows where the upload has them:
 /// decoded again at the reduction that leaves the crop that many rows, then cut.
 fn cut(

@@ -10,7 +10,7 @@ use photocheck_core::derive::{self, ExifTags, Framing, HeadRows};
 use photocheck_core::framing::Mode;
 use photocheck_core::rules::Kind;
 use photocheck_core::{
-    analyse, archive, check, Channel, Decision, Profile, Report, RuleId, Status,
+    analyse, archive, check, judged_photo, Channel, Decision, Profile, Report, RuleId, Status,
 };
 
 use crate::{ctx, photos_or_skip, profile};
@@ -131,8 +131,13 @@ fn phone_frames_of_real_portraits_are_framed_and_approved() {
             codes(&shipped)
         );
         // The archive copy is the crop: measured again as a photo of its own it meets the rules.
-        let copy = archive::from_image(&analysis.expect("analysis").image, profile())
-            .expect("archive copy");
+        let judged = analysis.expect("analysis").image;
+        // What a reviewer is shown is cut again from the upload by the report's crop alone.
+        let shown = judged_photo(&bytes, &report, profile())
+            .expect("a framed report")
+            .expect("cut");
+        assert_eq!(shown.dimensions(), judged.dimensions(), "{what}");
+        let copy = archive::from_image(&judged, profile()).expect("archive copy");
         let again = check(&copy.jpeg, profile(), &ctx());
         assert_eq!((again.width, again.height), (260, 378), "{what}");
         let length = again.head.expect("head in the archive copy").length_mm;

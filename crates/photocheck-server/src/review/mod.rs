@@ -452,11 +452,18 @@ async fn framed(
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let bytes = photo_bytes(&state, &me, &id).await?;
+    // The crop the worker decided on, from its stored report: the engine does not run again here.
+    let report: Option<Report> = state
+        .store
+        .get(parse_id(&id)?)
+        .await
+        .map_err(unavailable)?
+        .and_then(|s| s.result)
+        .and_then(|r| serde_json::from_value(r.report).ok());
     let profile = Arc::clone(&state.review.profile);
     let jpeg = tokio::task::spawn_blocking(move || {
-        let ctx = Context::on(Utc::now().date_naive());
-        let (_, analysis) = photocheck_core::analyse(&bytes, &profile, &ctx);
-        photocheck_core::archive::from_image(&analysis?.image, &profile)
+        let image = photocheck_core::judged_photo(&bytes, report.as_ref()?, &profile)?.ok()?;
+        photocheck_core::archive::from_image(&image, &profile)
             .ok()
             .map(|copy| copy.jpeg)
     })

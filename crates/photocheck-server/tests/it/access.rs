@@ -172,12 +172,13 @@ async fn every_review_route_refuses_strangers_and_the_wrong_role() {
     let expired = session_cookie("stale", 60);
     let expired = expired.split(';').next().expect("cookie").to_owned();
 
-    let routes: [(&str, String, bool); 9] = [
+    let routes: [(&str, String, bool); 10] = [
         ("GET", "/review".into(), false),
         ("GET", "/review/next".into(), false),
         ("GET", format!("/review/items/{id}"), false),
         ("GET", format!("/review/items/{id}/photo"), false),
         ("GET", format!("/review/items/{id}/mask.png"), false),
+        ("GET", format!("/review/items/{id}/framed.jpg"), false),
         ("GET", format!("/review/items/{id}/skip"), false),
         ("POST", format!("/review/items/{id}/decision"), false),
         ("GET", "/supervisor".into(), true),

@@ -147,6 +147,21 @@ async fn a_reviewer_rejects_an_item_with_the_keyboard_only() {
         .find(Locator::Css("#decide"))
         .await
         .expect("the decision form");
+    // The portrait is not of the licence photo's shape: the page shows the crop the worker judged,
+    // cut from the upload by its stored rectangle, at the archive's real size.
+    let framed = wait_for(10, "the framed photo to load", || async {
+        let size = client
+            .execute(
+                "const i = document.querySelector('#framed img'); \
+                 return i && i.complete && i.naturalWidth ? [i.naturalWidth, i.naturalHeight] : null;",
+                vec![],
+            )
+            .await
+            .ok()?;
+        (!size.is_null()).then_some(size)
+    })
+    .await;
+    assert_eq!(framed, serde_json::json!([260, 378]), "the framed photo");
     let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("review-item.png");
     std::fs::write(&shot, client.screenshot().await.expect("screenshot")).expect("save");
     eprintln!("item page screenshot: {}", shot.display());
