@@ -36,6 +36,16 @@ pub enum IntakeError {
         max_side: u32,
         max_pixels: u64,
     },
+    /// The pixels fit the limits, but the format cannot be decoded at reduced size and its full
+    /// pixels (deep colour, alpha, progressive coding) would take more memory than one photo may.
+    #[error("the image is {width} x {height} px stored as {stored}: decoding it needs {needs_mb} MB, the limit is {max_mb} MB")]
+    TooCostlyToDecode {
+        width: u32,
+        height: u32,
+        stored: String,
+        needs_mb: u64,
+        max_mb: u64,
+    },
     #[error("the image could not be decoded: {0}")]
     Corrupt(String),
     #[error("the file ends before the end of the image (an interrupted upload or copy)")]
@@ -48,7 +58,9 @@ impl IntakeError {
             IntakeError::Empty => "empty-file",
             IntakeError::FileTooLarge { .. } => "file-too-large",
             IntakeError::UnsupportedFormat { .. } => "unsupported-format",
-            IntakeError::TooManyPixels { .. } => "image-too-large",
+            IntakeError::TooManyPixels { .. } | IntakeError::TooCostlyToDecode { .. } => {
+                "image-too-large"
+            }
             IntakeError::Corrupt(_) => "unreadable-image",
             IntakeError::Truncated => "truncated-image",
         }
@@ -65,6 +77,9 @@ impl IntakeError {
                 "文件不是 JPEG、PNG 或 WebP 格式的图片，请导出为 JPEG 后上传".to_owned()
             }
             IntakeError::TooManyPixels { .. } => "图片尺寸过大，请上传普通照片".to_owned(),
+            IntakeError::TooCostlyToDecode { .. } => {
+                "图片尺寸或色深过大，请上传手机相机拍摄的普通 JPEG 照片".to_owned()
+            }
             IntakeError::Corrupt(_) => "图片已损坏或不完整，无法读取，请重新上传".to_owned(),
             IntakeError::Truncated => {
                 "图片文件不完整（上传或复制被中断），请重新上传完整的照片".to_owned()
@@ -158,6 +173,19 @@ pub fn decode(bytes: &[u8], limits: &IntakeLimits) -> Result<Decoded, IntakeErro
         .orientation
         .and_then(|o| image::metadata::Orientation::from_exif(o as u8));
     let swaps_axes = matches!(exif.orientation, Some(5..=8));
+    // The memory this decode will take, from the header: refused past the per-photo limit, and
+    // held against the process's budget until the full-size pixels are gone.
+    let cost = decode_cost(bytes, format, limits, swaps_axes)?;
+    if cost.bytes > limits.max_decode_bytes {
+        return Err(IntakeError::TooCostlyToDecode {
+            width: cost.width,
+            height: cost.height,
+            stored: cost.stored,
+            needs_mb: cost.bytes.div_ceil(MB),
+            max_mb: limits.max_decode_bytes / MB,
+        });
+    }
+    let _held = DecodeBudget::global().reserve(cost.bytes);
 
     let (mut image, stored_w, stored_h, had_alpha, stored_gray, bit_depth) = match format {
         // libjpeg and zune-jpeg both fill a cut-off scan with grey and carry on: judged, that grey
@@ -276,11 +304,7 @@ fn decode_jpeg_scaled(
         // and it converts CMYK, which libjpeg does not.
         return decode_jpeg_full(bytes, limits, w, h);
     }
-    // The strongest reduction that keeps at least `analysis_height` rows.
-    let mut eighths = 8u32;
-    while eighths > 1 && upright_h * (eighths / 2) / 8 >= limits.analysis_height {
-        eighths /= 2;
-    }
+    let eighths = jpeg_eighths(upright_h, limits.analysis_height);
     decoder.scale(eighths as u8);
     let mut started = decoder.rgb().map_err(corrupt)?;
     let (dw, dh) = (started.width() as u32, started.height() as u32);
@@ -297,6 +321,15 @@ fn decode_jpeg_scaled(
         .ok_or_else(|| IntakeError::Corrupt("decoded buffer has the wrong size".into()))?;
     let gray = source == mozjpeg::ColorSpace::JCS_GRAYSCALE;
     Ok((image, w, h, false, gray, 8))
+}
+
+/// The strongest DCT reduction (in eighths) that keeps at least `analysis_height` rows.
+fn jpeg_eighths(upright_h: u32, analysis_height: u32) -> u32 {
+    let mut eighths = 8u32;
+    while eighths > 1 && upright_h * (eighths / 2) / 8 >= analysis_height {
+        eighths /= 2;
+    }
+    eighths
 }
 
 fn decode_jpeg_full(
@@ -367,6 +400,210 @@ fn png_header_size(bytes: &[u8]) -> Result<(u32, u32), IntakeError> {
     }
     let be = |i: usize| u32::from_be_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
     Ok((be(16), be(20)))
+}
+
+const MB: u64 = 1024 * 1024;
+
+/// What a decode will allocate, by the header.
+struct DecodeCost {
+    width: u32,
+    height: u32,
+    /// How the pixels are stored, for the refusal: "16-bit RGBA", "progressive JPEG".
+    stored: String,
+    bytes: u64,
+}
+
+/// The bytes a decode allocates at its peak: the decoder's own buffer (every pixel at its stored
+/// depth, or a progressive JPEG's coefficients, two bytes per sample at full size whatever the
+/// reduction), the 8-bit RGB copy, and for alpha the RGBA copy it is flattened from. Dimensions
+/// past the pixel limits are refused here, before any decoder allocates.
+fn decode_cost(
+    bytes: &[u8],
+    format: Format,
+    limits: &IntakeLimits,
+    swaps_axes: bool,
+) -> Result<DecodeCost, IntakeError> {
+    let (w, h, stored, decoder_bytes, alpha) = match format {
+        Format::Jpeg => {
+            let Some(frame) = jpeg_frame(bytes) else {
+                // No frame header: the decoder refuses it before allocating pixels.
+                return Ok(DecodeCost {
+                    width: 0,
+                    height: 0,
+                    stored: "JPEG".into(),
+                    bytes: 0,
+                });
+            };
+            check_dimensions(frame.width, frame.height, limits)?;
+            let px = u64::from(frame.width) * u64::from(frame.height);
+            let upright_h = if swaps_axes {
+                frame.width
+            } else {
+                frame.height
+            };
+            let comps = u64::from(frame.components);
+            // The full-size path (small or CMYK) decodes every pixel; the scaled one 1/e² of them.
+            let out = if upright_h < limits.analysis_height.saturating_mul(2) || comps == 4 {
+                px * comps.max(3)
+            } else {
+                let e = u64::from(jpeg_eighths(upright_h, limits.analysis_height));
+                px * e * e / 64 * 3
+            };
+            let coefficients = if frame.progressive { px * comps * 2 } else { 0 };
+            let stored = if frame.progressive {
+                "progressive JPEG"
+            } else {
+                "JPEG"
+            };
+            (
+                frame.width,
+                frame.height,
+                stored.to_owned(),
+                out + coefficients,
+                false,
+            )
+        }
+        Format::Png | Format::Webp => {
+            if format == Format::Png {
+                // The decoder reads past IHDR before it reports a size; the limits come first.
+                let (w, h) = png_header_size(bytes)?;
+                check_dimensions(w, h, limits)?;
+            }
+            let fmt = if format == Format::Png {
+                ImageFormat::Png
+            } else {
+                ImageFormat::WebP
+            };
+            let decoder = ImageReader::with_format(Cursor::new(bytes), fmt)
+                .into_decoder()
+                .map_err(|e| IntakeError::Corrupt(e.to_string()))?;
+            let (w, h) = decoder.dimensions();
+            check_dimensions(w, h, limits)?;
+            let colour = decoder.color_type();
+            let depth = colour.bits_per_pixel() / u16::from(colour.channel_count());
+            let stored = format!(
+                "{depth}-bit {}",
+                match (colour.has_color(), colour.has_alpha()) {
+                    (true, true) => "RGBA",
+                    (true, false) => "RGB",
+                    (false, true) => "grey with alpha",
+                    (false, false) => "grey",
+                }
+            );
+            (w, h, stored, decoder.total_bytes(), colour.has_alpha())
+        }
+    };
+    let px = u64::from(w) * u64::from(h);
+    let copies = match format {
+        Format::Jpeg => decoder_bytes,
+        _ => decoder_bytes + px * 3 + if alpha { px * 4 } else { 0 },
+    };
+    Ok(DecodeCost {
+        width: w,
+        height: h,
+        stored,
+        bytes: copies,
+    })
+}
+
+/// A JPEG's frame header: size, components, and whether it is progressive (SOF2 and the other
+/// progressive frames, which keep every coefficient until the last scan).
+struct JpegFrame {
+    width: u32,
+    height: u32,
+    components: u8,
+    progressive: bool,
+}
+
+fn jpeg_frame(bytes: &[u8]) -> Option<JpegFrame> {
+    let mut i = 2; // after SOI
+    loop {
+        let &[0xFF, marker] = bytes.get(i..i + 2)? else {
+            return None;
+        };
+        match marker {
+            0xFF => i += 1,
+            0x01 | 0xD0..=0xD9 => i += 2,
+            // Start of frame: every SOFn but DHT (C4), JPG (C8) and DAC (CC).
+            0xC0..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) => {
+                let f = bytes.get(i + 4..i + 10)?;
+                return Some(JpegFrame {
+                    height: u32::from(u16::from_be_bytes([f[1], f[2]])),
+                    width: u32::from(u16::from_be_bytes([f[3], f[4]])),
+                    components: f[5],
+                    progressive: matches!(marker, 0xC2 | 0xC6 | 0xCA | 0xCE),
+                });
+            }
+            0xDA => return None,
+            _ => {
+                let &[hi, lo] = bytes.get(i + 2..i + 4)? else {
+                    return None;
+                };
+                i += 2 + usize::from(u16::from_be_bytes([hi, lo]));
+            }
+        }
+    }
+}
+
+/// Memory for decoding, shared by every check in the process: a decode waits until its cost fits,
+/// so N photos checked at once never hold more than the budget in full-size pixels however large
+/// each is. Beside it the process needs ~150 MB for the models and the rest of the engine.
+pub struct DecodeBudget {
+    total: u64,
+    used: std::sync::Mutex<u64>,
+    freed: std::sync::Condvar,
+}
+
+/// The process's budget: two photos at the per-photo limit of the shipped profile (320 MB) at once.
+pub const DECODE_BUDGET_BYTES: u64 = 640 * MB;
+
+impl DecodeBudget {
+    pub fn new(total: u64) -> DecodeBudget {
+        DecodeBudget {
+            total,
+            used: std::sync::Mutex::new(0),
+            freed: std::sync::Condvar::new(),
+        }
+    }
+
+    pub fn global() -> &'static DecodeBudget {
+        static BUDGET: std::sync::OnceLock<DecodeBudget> = std::sync::OnceLock::new();
+        BUDGET.get_or_init(|| DecodeBudget::new(DECODE_BUDGET_BYTES))
+    }
+
+    /// Blocks until `bytes` fit (a cost beyond the whole budget waits for it to be empty), then
+    /// holds them until the guard is dropped. Call it from a blocking thread, never a runtime's.
+    pub fn reserve(&self, bytes: u64) -> Reserved<'_> {
+        let bytes = bytes.min(self.total);
+        let mut used = self.used.lock().unwrap_or_else(|p| p.into_inner());
+        while *used + bytes > self.total {
+            used = self.freed.wait(used).unwrap_or_else(|p| p.into_inner());
+        }
+        *used += bytes;
+        Reserved {
+            budget: self,
+            bytes,
+        }
+    }
+
+    /// Bytes held now.
+    pub fn in_use(&self) -> u64 {
+        *self.used.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Memory held in a [`DecodeBudget`] until dropped.
+pub struct Reserved<'a> {
+    budget: &'a DecodeBudget,
+    bytes: u64,
+}
+
+impl Drop for Reserved<'_> {
+    fn drop(&mut self) {
+        let mut used = self.budget.used.lock().unwrap_or_else(|p| p.into_inner());
+        *used -= self.bytes;
+        self.budget.freed.notify_all();
+    }
 }
 
 /// Transparent pixels become white: an ID photo cut out of its background is seen on white paper.
@@ -636,5 +873,116 @@ mod tests {
             }
         }
         !crc
+    }
+}
+
+#[cfg(test)]
+mod budget_tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use image::{ImageBuffer, Rgba};
+
+    use super::*;
+    use crate::profile::Profile;
+
+    fn limits_mb(mb: u64) -> IntakeLimits {
+        IntakeLimits {
+            max_decode_bytes: mb * MB,
+            ..Profile::default_profile().intake
+        }
+    }
+
+    fn png(image: DynamicImage) -> Vec<u8> {
+        let mut out = Cursor::new(Vec::new());
+        image.write_to(&mut out, ImageFormat::Png).unwrap();
+        out.into_inner()
+    }
+
+    fn jpeg(w: u32, h: u32, progressive: bool) -> Vec<u8> {
+        let mut c = mozjpeg::Compress::new(mozjpeg::ColorSpace::JCS_RGB);
+        c.set_size(w as usize, h as usize);
+        if progressive {
+            c.set_progressive_mode();
+        } else {
+            // mozjpeg codes progressively unless told otherwise; cameras write baseline.
+            c.set_fastest_defaults();
+        }
+        let mut started = c.start_compress(Vec::new()).unwrap();
+        started
+            .write_scanlines(&vec![128u8; (w * h * 3) as usize])
+            .unwrap();
+        started.finish().unwrap()
+    }
+
+    #[test]
+    fn deep_colour_with_alpha_is_refused_by_the_memory_it_needs_not_its_pixel_count() {
+        // 1500 x 1500 16-bit RGBA: 18 MB stored, plus 6.75 MB RGB and 9 MB RGBA copies (33 MiB in
+        // all). Well within the pixel limits, and a few KB as a file.
+        let deep = png(DynamicImage::ImageRgba16(ImageBuffer::from_pixel(
+            1500,
+            1500,
+            Rgba([40000u16, 30000, 20000, 65535]),
+        )));
+        assert!(deep.len() < 100_000, "{} bytes", deep.len());
+        let err = decode(&deep, &limits_mb(30)).unwrap_err();
+        assert_eq!(err.code(), "image-too-large");
+        let IntakeError::TooCostlyToDecode {
+            stored, needs_mb, ..
+        } = &err
+        else {
+            panic!("{err:?}")
+        };
+        assert_eq!((stored.as_str(), *needs_mb), ("16-bit RGBA", 33));
+        assert!(
+            err.messages().0.contains("1500 x 1500"),
+            "{}",
+            err.messages().0
+        );
+        // The same pixels as 8-bit RGB fit.
+        let plain = png(DynamicImage::ImageRgb8(RgbImage::from_pixel(
+            1500,
+            1500,
+            image::Rgb([160, 120, 80]),
+        )));
+        assert!(decode(&plain, &limits_mb(30)).is_ok());
+    }
+
+    #[test]
+    fn a_progressive_jpeg_counts_its_full_size_coefficients_a_baseline_one_only_its_reduced_output()
+    {
+        // 3000 x 2000: 36 MB of coefficients when progressive; reduced by 1/4 when baseline.
+        let progressive = jpeg(3000, 2000, true);
+        let baseline = jpeg(3000, 2000, false);
+        assert!(jpeg_frame(&progressive).unwrap().progressive);
+        assert!(!jpeg_frame(&baseline).unwrap().progressive);
+        let err = decode(&progressive, &limits_mb(20)).unwrap_err();
+        assert!(
+            matches!(&err, IntakeError::TooCostlyToDecode { stored, .. } if stored == "progressive JPEG"),
+            "{err:?}"
+        );
+        let d = decode(&baseline, &limits_mb(20)).unwrap();
+        assert_eq!((d.width, d.height), (3000, 2000));
+        assert!(decode(&progressive, &limits_mb(64)).is_ok());
+    }
+
+    #[test]
+    fn the_process_budget_makes_a_decode_wait_until_memory_is_freed() {
+        let budget = Arc::new(DecodeBudget::new(100));
+        let first = budget.reserve(70);
+        let waiter = {
+            let budget = Arc::clone(&budget);
+            std::thread::spawn(move || {
+                let _held = budget.reserve(50);
+                budget.in_use()
+            })
+        };
+        std::thread::sleep(Duration::from_millis(50));
+        assert_eq!(budget.in_use(), 70, "the second decode waits");
+        drop(first);
+        assert_eq!(waiter.join().unwrap(), 50);
+        assert_eq!(budget.in_use(), 0);
+        // A cost past the whole budget waits for it to be empty, then runs alone.
+        assert_eq!(budget.reserve(500).bytes, 100);
     }
 }

@@ -120,6 +120,8 @@ pub struct Intake {
     pub max_pixels: u64,
     /// Largest accepted width or height.
     pub max_side: u32,
+    /// Most memory one photo's decode may take, bytes (see the profile file).
+    pub max_decode_bytes: u64,
     /// Height of the copy the measures run on (kept between this and twice this).
     pub analysis_height: u32,
 }

@@ -39,6 +39,11 @@ pub struct Options {
     pub review_lease: chrono::Duration,
     /// How long a login lasts.
     pub session_ttl: chrono::Duration,
+    /// Mark the session cookie `Secure` (sent over HTTPS only). Default: on unless the server
+    /// listens on a loopback address, where a TLS proxy in front of it is what browsers reach.
+    pub secure_cookie: Option<bool>,
+    /// Password guessing limits.
+    pub logins: crate::review::throttle::LoginPolicy,
     pub sweep_every: Duration,
     pub profile: Arc<Profile>,
 }
@@ -58,6 +63,8 @@ impl Options {
             audit_share: 0.02,
             review_lease: chrono::Duration::minutes(10),
             session_ttl: chrono::Duration::hours(10),
+            secure_cookie: None,
+            logins: crate::review::throttle::LoginPolicy::default(),
             sweep_every: Duration::from_secs(30),
             profile: Arc::new(Profile::default_profile()),
         }
@@ -127,10 +134,14 @@ async fn serve_http(
     router: axum::Router,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown.cancelled_owned())
-        .await
-        .context("HTTP server")
+    // The peer's address reaches the handlers: logins are throttled per address.
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown.cancelled_owned())
+    .await
+    .context("HTTP server")
 }
 
 /// The embedded mode: API and workers in one process on SQLite, a local folder and an in-process

@@ -42,6 +42,8 @@ pub struct Metrics {
     pub in_flight: Gauge,
     /// Review deadlines computed provisionally because the calendar file lacks their year.
     pub calendar_gaps: Counter,
+    /// Logins answered 429: locked out after failures, or every password-hashing slot busy.
+    pub logins_turned_away: Counter,
 }
 
 impl Metrics {
@@ -108,6 +110,12 @@ impl Metrics {
             "Review deadlines computed provisionally because the working-day calendar has no data for their year",
             calendar_gaps.clone(),
         );
+        let logins_turned_away = Counter::default();
+        registry.register(
+            "photocheck_logins_turned_away",
+            "Logins answered 429: too many failures, or every password-hashing slot busy",
+            logins_turned_away.clone(),
+        );
         Metrics {
             registry,
             submissions,
@@ -120,6 +128,7 @@ impl Metrics {
             queue_depth,
             in_flight,
             calendar_gaps,
+            logins_turned_away,
         }
     }
 

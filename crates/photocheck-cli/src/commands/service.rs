@@ -78,6 +78,7 @@ struct FileConfig {
     audit_share: Option<f64>,
     review_lease_minutes: Option<i64>,
     session_hours: Option<i64>,
+    secure_cookie: Option<bool>,
     sweep_every_secs: Option<u64>,
 }
 
@@ -173,6 +174,7 @@ fn options(mode: Mode, a: ServiceArgs, data: &Path, profile: Profile) -> Result<
         anyhow::ensure!(h > 0, "session_hours must be at least 1");
         o.session_ttl = chrono::Duration::hours(h);
     }
+    o.secure_cookie = f.secure_cookie;
     if let Some(s) = f.sweep_every_secs {
         o.sweep_every = Duration::from_secs(s.max(1));
     }

@@ -56,8 +56,9 @@ pub fn token_hash(token: &str) -> String {
         .collect()
 }
 
-pub fn session_cookie(token: &str, max_age_secs: i64) -> String {
-    format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}")
+pub fn session_cookie(token: &str, max_age_secs: i64, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}{secure}")
 }
 
 pub fn cleared_cookie() -> String {
@@ -73,6 +74,23 @@ pub fn cookie_token(headers: &HeaderMap) -> Option<String> {
         .filter_map(|c| c.trim().split_once('='))
         .find(|(name, _)| *name == COOKIE)
         .map(|(_, value)| value.to_owned())
+}
+
+/// The peer's address, when the server was started with connect info (tests calling the router
+/// directly have none, and count as one unknown address).
+pub struct Peer(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Peer {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Peer(
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
+    }
 }
 
 /// Refusal: a browser page goes to the login form; anything else (a photo, a script) gets 401.

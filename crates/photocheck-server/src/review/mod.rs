@@ -6,6 +6,7 @@ pub mod auth;
 mod pages;
 pub mod reasons;
 pub mod stats;
+pub mod throttle;
 
 use std::sync::Arc;
 
@@ -15,6 +16,8 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use std::time::Instant;
+
 use chrono::{DateTime, Duration, FixedOffset, Utc};
 use photocheck_calendar::Calendar;
 use photocheck_core::{Context, Profile, Report};
@@ -25,6 +28,7 @@ use uuid::Uuid;
 
 use crate::api::{AppState, Publisher};
 use auth::{Reviewer, Supervisor};
+use throttle::{Attempt, LoginThrottle, Turned};
 
 /// What the review pages need besides the API's state.
 #[derive(Debug, Clone)]
@@ -33,6 +37,8 @@ pub struct ReviewSettings {
     pub lease: Duration,
     pub session_ttl: Duration,
     pub profile: Arc<Profile>,
+    pub secure_cookie: bool,
+    pub logins: Arc<LoginThrottle>,
 }
 
 impl ReviewSettings {
@@ -42,8 +48,22 @@ impl ReviewSettings {
             lease: o.review_lease,
             session_ttl: o.session_ttl,
             profile: Arc::clone(&o.profile),
+            secure_cookie: o
+                .secure_cookie
+                .unwrap_or_else(|| !listens_on_loopback(&o.listen)),
+            logins: Arc::new(LoginThrottle::new(o.logins.clone())),
         }
     }
+}
+
+/// Whether `listen` (`host:port`) is a loopback address: only a proxy on the same machine reaches it.
+fn listens_on_loopback(listen: &str) -> bool {
+    let host = listen.rsplit_once(':').map_or(listen, |(h, _)| h);
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 pub fn routes() -> Router<AppState> {
@@ -171,6 +191,7 @@ struct LoginForm {
 
 async fn login(
     State(state): State<AppState>,
+    auth::Peer(peer): auth::Peer,
     RawForm(body): RawForm,
 ) -> Result<Response, PageError> {
     let form: LoginForm = serde_urlencoded::from_bytes(&body).map_err(|_| {
@@ -189,6 +210,16 @@ async fn login(
         ));
     }
     let next = safe_next(form.next.as_deref());
+    let logins = &state.review.logins;
+    let attempt = Attempt::new(form.name.trim(), peer);
+    // Turned away before anything is looked up, hashed or written to the audit log.
+    if let Err(turned) = logins.admit(&attempt, Instant::now()) {
+        return Ok(turned_away(&state, turned, &next));
+    }
+    let slot = match logins.hashing_slot().await {
+        Ok(slot) => slot,
+        Err(turned) => return Ok(turned_away(&state, turned, &next)),
+    };
     let account = state
         .store
         .account(form.name.trim())
@@ -199,11 +230,16 @@ async fn login(
         |a| a.password_hash.clone(),
     );
     let password = form.password;
-    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash))
-        .await
-        .unwrap_or(false);
+    let ok = tokio::task::spawn_blocking(move || {
+        let ok = auth::verify_password(&password, &hash);
+        drop(slot);
+        ok
+    })
+    .await
+    .unwrap_or(false);
     let subject = format!("account {}", form.name.trim());
     let Some(account) = account.filter(|_| ok) else {
+        logins.failed(&attempt, Instant::now());
         let _ = state
             .store
             .audit(form.name.trim(), "login.failed", &subject, None, None)
@@ -212,6 +248,7 @@ async fn login(
         *r.status_mut() = StatusCode::UNAUTHORIZED;
         return Ok(r);
     };
+    logins.succeeded(&attempt);
     let (token, hash) = auth::new_token();
     let ttl = state.review.session_ttl;
     state
@@ -227,11 +264,26 @@ async fn login(
     Ok((
         [(
             header::SET_COOKIE,
-            auth::session_cookie(&token, ttl.num_seconds()),
+            auth::session_cookie(&token, ttl.num_seconds(), state.review.secure_cookie),
         )],
         Redirect::to(&next),
     )
         .into_response())
+}
+
+/// 429 with `Retry-After`: the login form again, saying how long to wait.
+fn turned_away(state: &AppState, turned: Turned, next: &str) -> Response {
+    state.metrics.logins_turned_away.inc();
+    let secs = turned.retry_after_secs();
+    let message = match turned {
+        Turned::Locked(_) => format!("登录失败次数过多，请 {secs} 秒后再试。"),
+        Turned::Busy => "登录人数过多，请稍后再试。".to_owned(),
+    };
+    let mut r = page(pages::login_page(Some(&message), next));
+    *r.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    r
 }
 
 async fn logout(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {

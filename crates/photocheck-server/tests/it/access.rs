@@ -1,11 +1,19 @@
 //! Who may see what: every review page, photo and action refuses a request with no session, a forged
 //! or expired one, or the wrong role; a reviewer and a supervisor get through where they should.
 
+use std::net::SocketAddr;
+use std::sync::Arc;
+
 use axum::body::Body;
+use axum::extract::ConnectInfo;
 use axum::http::{header, Request, StatusCode};
+use axum::response::Response;
 use chrono::{Duration, Utc};
-use photocheck_server::api::router;
+use photocheck_server::api::{router, AppState};
 use photocheck_server::review::auth::{hash_password, session_cookie, token_hash};
+use photocheck_server::review::throttle::LoginPolicy;
+use photocheck_server::review::ReviewSettings;
+use photocheck_server::Options;
 use photocheck_store::{Account, Channel, NewSubmission, ReviewDue, Role};
 use tower::ServiceExt;
 
@@ -169,7 +177,7 @@ async fn every_review_route_refuses_strangers_and_the_wrong_role() {
         )
         .await
         .expect("session");
-    let expired = session_cookie("stale", 60);
+    let expired = session_cookie("stale", 60, false);
     let expired = expired.split(';').next().expect("cookie").to_owned();
 
     let routes: [(&str, String, bool); 10] = [
@@ -283,4 +291,99 @@ async fn every_review_route_refuses_strangers_and_the_wrong_role() {
     let (status, reply) = call(&api, "GET", "/no/such/route", None, "application/json", "").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(reply.nosniff, "X-Content-Type-Options on errors too");
+}
+
+/// A wrong-login call from `from`.
+async fn login_from(state: &AppState, from: [u8; 4], name: &str, password: &str) -> Response {
+    let mut request = Request::post("/login")
+        .header(header::ACCEPT, "text/html")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(format!("name={name}&password={password}")))
+        .expect("request");
+    request
+        .extensions_mut()
+        .insert(ConnectInfo(SocketAddr::from((from, 40000))));
+    router(state.clone())
+        .oneshot(request)
+        .await
+        .expect("response")
+}
+
+#[tokio::test]
+async fn password_guessing_is_locked_out_and_a_flood_waits_in_a_short_line() {
+    let api = api().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut options = Options::embedded(dir.path());
+    options.logins = LoginPolicy {
+        hashing_slots: 2,
+        hashing_queue: 4,
+        ..LoginPolicy::default()
+    };
+    let mut state = api.state.clone();
+    state.review = Arc::new(ReviewSettings::from_options(&options));
+    let store = &state.store;
+    store
+        .put_account(
+            &Account {
+                name: "anna".into(),
+                role: Role::Reviewer,
+                password_hash: hash_password("a-long-password").expect("hash"),
+            },
+            "test",
+        )
+        .await
+        .expect("account");
+
+    // Five typos from one address are free; the sixth locks the pair, and then even the right
+    // password is turned away with a wait, before anything is hashed or logged.
+    for _ in 0..6 {
+        let r = login_from(&state, [10, 0, 0, 1], "anna", "guess").await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+    let logged = store.audit_log(500).await.expect("audit").len();
+    let r = login_from(&state, [10, 0, 0, 1], "anna", "a-long-password").await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = r.headers()[header::RETRY_AFTER]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("seconds");
+    assert!((1..=2).contains(&retry), "first lock 2 s, got {retry}");
+    assert_eq!(store.audit_log(500).await.expect("audit").len(), logged);
+    // The reviewer at her own desk is not affected.
+    let r = login_from(&state, [10, 0, 0, 2], "anna", "a-long-password").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+
+    // 48 guesses at once from 48 addresses: two hash, four wait, the rest are told to come back;
+    // none fails otherwise, and the reviewer gets in right after.
+    let mut flood = tokio::task::JoinSet::new();
+    for i in 0..48u8 {
+        let state = state.clone();
+        flood.spawn(async move {
+            login_from(&state, [10, 1, 0, i], &format!("user{i}"), "guess")
+                .await
+                .status()
+        });
+    }
+    let statuses = flood.join_all().await;
+    let busy = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    let checked = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    assert_eq!(busy + checked, 48, "{statuses:?}");
+    assert!(
+        checked >= 6 && busy > 0,
+        "checked {checked}, turned away {busy}"
+    );
+    let r = login_from(&state, [10, 0, 0, 3], "anna", "a-long-password").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let metrics = state.metrics.encode();
+    assert!(
+        metrics.contains("photocheck_logins_turned_away_total"),
+        "{metrics}"
+    );
 }
