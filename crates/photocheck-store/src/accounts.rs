@@ -30,6 +30,18 @@ pub struct Account {
     pub password_hash: String,
 }
 
+/// An account as `photocheck account list` shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AccountSummary {
+    pub name: String,
+    pub role: Role,
+    pub created_at: DateTime<Utc>,
+    /// When it was disabled; a disabled account cannot log in.
+    pub disabled_at: Option<DateTime<Utc>>,
+    /// Sessions not yet expired.
+    pub sessions: i64,
+}
+
 /// One audit-log entry.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AuditEntry {
@@ -120,7 +132,8 @@ impl Store {
     /// A new password ends the account's sessions in the same transaction: whoever logged in with the
     /// old one (perhaps the reason it was changed) is logged out.
     pub async fn put_account(&self, account: &Account, actor: &str) -> Result<(), StoreError> {
-        let before = self.account(&account.name).await?;
+        // A disabled account keeps being disabled: `account enable` lets it in again.
+        let before = self.account_row(&account.name, true).await?;
         let new_password = before
             .as_ref()
             .is_some_and(|b| b.password_hash != account.password_hash);
@@ -164,8 +177,21 @@ impl Store {
         .await
     }
 
+    /// The account `name` may log in as: none when it does not exist or is disabled.
     pub async fn account(&self, name: &str) -> Result<Option<Account>, StoreError> {
-        let select = "SELECT name, role, password_hash FROM accounts WHERE name = $1";
+        self.account_row(name, false).await
+    }
+
+    async fn account_row(
+        &self,
+        name: &str,
+        with_disabled: bool,
+    ) -> Result<Option<Account>, StoreError> {
+        let select = if with_disabled {
+            "SELECT name, role, password_hash FROM accounts WHERE name = $1"
+        } else {
+            "SELECT name, role, password_hash FROM accounts WHERE name = $1 AND disabled_at IS NULL"
+        };
         on_pool!(self, pool => {
             let row = sqlx::query(select).bind(name).fetch_optional(pool).await?;
             row.map(|row| {
@@ -177,6 +203,94 @@ impl Store {
             })
             .transpose()
         })
+    }
+
+    /// Every account, by name, with whether it is disabled and its live sessions.
+    pub async fn accounts(&self) -> Result<Vec<AccountSummary>, StoreError> {
+        let select = self.sql(&Sql {
+            sqlite: "SELECT a.name, a.role, a.created_at, a.disabled_at, \
+                     (SELECT COUNT(*) FROM sessions s WHERE s.account = a.name AND s.expires_at > $1) AS sessions \
+                     FROM accounts a ORDER BY a.name",
+            postgres: "SELECT a.name, a.role, \
+                       to_char(a.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS created_at, \
+                       to_char(a.disabled_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS disabled_at, \
+                       (SELECT COUNT(*) FROM sessions s WHERE s.account = a.name AND s.expires_at > $1::timestamptz) AS sessions \
+                       FROM accounts a ORDER BY a.name",
+        });
+        on_pool!(self, pool => {
+            let rows = sqlx::query(select).bind(db_time(Utc::now())).fetch_all(pool).await?;
+            rows.iter()
+                .map(|row| {
+                    Ok(AccountSummary {
+                        name: row.try_get("name")?,
+                        role: parse(row.try_get("role")?)?,
+                        created_at: parse_time(row.try_get("created_at")?)?,
+                        disabled_at: row
+                            .try_get::<Option<String>, _>("disabled_at")?
+                            .map(parse_time)
+                            .transpose()?,
+                        sessions: row.try_get("sessions")?,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    /// Disables an account (ending its sessions in the same transaction) or enables it again;
+    /// audited as `actor`. False when there is no such account.
+    pub async fn set_account_disabled(
+        &self,
+        name: &str,
+        disabled: bool,
+        actor: &str,
+    ) -> Result<bool, StoreError> {
+        let update = self.sql(&Sql {
+            sqlite: "UPDATE accounts SET disabled_at = $2 WHERE name = $1",
+            postgres: "UPDATE accounts SET disabled_at = $2::timestamptz WHERE name = $1",
+        });
+        let at = disabled.then(|| db_time(Utc::now()));
+        let found = on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let n = sqlx::query(update).bind(name).bind(at).execute(&mut *tx).await?.rows_affected();
+            if disabled {
+                sqlx::query("DELETE FROM sessions WHERE account = $1").bind(name).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            n > 0
+        });
+        if found {
+            let action = if disabled {
+                "account.disable"
+            } else {
+                "account.enable"
+            };
+            self.audit(actor, action, &format!("account {name}"), None, None)
+                .await?;
+        }
+        Ok(found)
+    }
+
+    /// Deletes an account and its sessions; the audit log and the decisions keep its name. False
+    /// when there is no such account.
+    pub async fn delete_account(&self, name: &str, actor: &str) -> Result<bool, StoreError> {
+        let found = on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("DELETE FROM sessions WHERE account = $1").bind(name).execute(&mut *tx).await?;
+            let n = sqlx::query("DELETE FROM accounts WHERE name = $1").bind(name).execute(&mut *tx).await?.rows_affected();
+            tx.commit().await?;
+            n > 0
+        });
+        if found {
+            self.audit(
+                actor,
+                "account.delete",
+                &format!("account {name}"),
+                None,
+                None,
+            )
+            .await?;
+        }
+        Ok(found)
     }
 
     /// Whether any account exists (a fresh install has none, and says how to make one).
@@ -225,9 +339,9 @@ impl Store {
     ) -> Result<Option<Account>, StoreError> {
         let select = self.sql(&Sql {
             sqlite: "SELECT a.name, a.role, a.password_hash FROM sessions s JOIN accounts a ON a.name = s.account \
-                     WHERE s.token_hash = $1 AND s.expires_at > $2",
+                     WHERE s.token_hash = $1 AND s.expires_at > $2 AND a.disabled_at IS NULL",
             postgres: "SELECT a.name, a.role, a.password_hash FROM sessions s JOIN accounts a ON a.name = s.account \
-                       WHERE s.token_hash = $1 AND s.expires_at > $2::timestamptz",
+                       WHERE s.token_hash = $1 AND s.expires_at > $2::timestamptz AND a.disabled_at IS NULL",
         });
         on_pool!(self, pool => {
             let row = sqlx::query(select).bind(token_hash).bind(db_time(now)).fetch_optional(pool).await?;

@@ -248,7 +248,7 @@ struct Sql {
 mod accounts;
 mod review;
 
-pub use crate::accounts::{Account, AuditEntry, Role};
+pub use crate::accounts::{Account, AccountSummary, AuditEntry, Role};
 pub use crate::review::{Refused, ReviewItem};
 
 impl Store {

@@ -80,3 +80,92 @@ async fn accounts_are_created_with_a_hashed_password_and_weak_ones_refused() {
     );
     assert!(store.account("short").await.expect("read").is_none());
 }
+
+#[tokio::test]
+async fn accounts_are_listed_disabled_enabled_and_deleted_with_their_sessions() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().to_str().expect("UTF-8 path");
+    let run = |args: &[&str]| {
+        let mut all = vec!["account"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--data", data]);
+        photocheck()
+            .args(&all)
+            .env("PHOTOCHECK_PASSWORD", "a-good-long-password")
+            .output()
+            .expect("runs")
+    };
+    for (name, role) in [("li.na", "supervisor"), ("zhao.lei", "reviewer")] {
+        let out = run(&["add", name, "--role", role]);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+    }
+    let store = Store::connect(&format!("sqlite:{data}/photocheck.db"))
+        .await
+        .expect("store");
+    let expires = chrono::Utc::now() + chrono::Duration::hours(1);
+    store
+        .create_session("token-of-zhao", "zhao.lei", expires)
+        .await
+        .expect("session");
+
+    let out = run(&["list"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let listed = String::from_utf8_lossy(&out.stdout).into_owned();
+    let line = |name: &str| {
+        listed
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("{name} in {listed}"))
+            .to_owned()
+    };
+    assert!(line("li.na").contains("supervisor") && line("li.na").contains("active"));
+    assert!(line("zhao.lei").contains("1 session(s)"), "{listed}");
+
+    // Disabled: the session ends at once and the password no longer opens anything.
+    let out = run(&["disable", "zhao.lei"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let now = chrono::Utc::now();
+    assert!(store
+        .session_account("token-of-zhao", now)
+        .await
+        .expect("read")
+        .is_none());
+    assert!(store.account("zhao.lei").await.expect("read").is_none());
+    assert!(line_of(&run(&["list"]), "zhao.lei").contains("disabled"));
+    // A new password does not let a disabled account in either.
+    assert_eq!(code(&run(&["add", "zhao.lei", "--role", "reviewer"])), 0);
+    assert!(store.account("zhao.lei").await.expect("read").is_none());
+    let out = run(&["enable", "zhao.lei"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(store.account("zhao.lei").await.expect("read").is_some());
+
+    let out = run(&["delete", "zhao.lei"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(!String::from_utf8_lossy(&run(&["list"]).stdout).contains("zhao.lei"));
+    let out = run(&["delete", "zhao.lei"]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("no account named"),
+        "{}",
+        stderr(&out)
+    );
+
+    let actions: Vec<String> = store
+        .audit_log(100)
+        .await
+        .expect("audit")
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    for a in ["account.disable", "account.enable", "account.delete"] {
+        assert!(actions.iter().any(|x| x == a), "{a} in {actions:?}");
+    }
+}
+
+fn line_of(out: &std::process::Output, name: &str) -> String {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find(|l| l.starts_with(name))
+        .unwrap_or_default()
+        .to_owned()
+}

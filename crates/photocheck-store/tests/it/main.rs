@@ -2,6 +2,7 @@
 //! machines run on 127.0.0.1 (`.ci/run` starts it), each test in a schema of its own. Set
 //! PHOTOCHECK_TEST_POSTGRES to use another server.
 
+mod accounts;
 mod review;
 
 use std::str::FromStr;
