@@ -89,7 +89,46 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/supervisor", get(supervisor))
         .route("/supervisor/audit", get(audit_log))
+        .layer(axum::middleware::from_fn(same_origin_writes))
         .layer(axum::middleware::map_response(private))
+}
+
+/// A form posted from another origin (another site, or another port of this host, which
+/// `SameSite=Strict` does not tell apart) is refused: a browser names the page a POST comes from in
+/// `Origin`, and a page elsewhere cannot forge it. Scripts and tools without a browser send no
+/// `Origin` and carry no reviewer's cookie to abuse, so they pass to the session check. A proxy in
+/// front may rewrite `Host`; it says the public one in `X-Forwarded-Host`, which a form cannot set.
+async fn same_origin_writes(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let method = request.method();
+    if method == axum::http::Method::GET || method == axum::http::Method::HEAD {
+        return next.run(request).await;
+    }
+    let headers = request.headers();
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return next.run(request).await;
+    };
+    let origin_host = origin
+        .to_str()
+        .ok()
+        .and_then(|o| o.split_once("://"))
+        .map(|(_, host)| host.to_ascii_lowercase());
+    let ours = [header::HOST.as_str(), "x-forwarded-host"]
+        .into_iter()
+        .filter_map(|h| headers.get(h)?.to_str().ok())
+        .any(|h| Some(h.trim().to_ascii_lowercase()) == origin_host);
+    if ours {
+        return next.run(request).await;
+    }
+    warn!(origin = ?origin, path = %request.uri().path(), "cross-origin form refused");
+    PageError(
+        StatusCode::FORBIDDEN,
+        "请求被拒绝",
+        "此操作只能从本系统的页面提交。(Forms are accepted from this site's pages only.)".into(),
+    )
+    .into_response()
 }
 
 /// Personal data is never cached, framed, or mixed with outside scripts.
@@ -101,9 +140,11 @@ async fn private(mut response: Response) -> Response {
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("default-src 'self'; frame-ancestors 'none'; form-action 'self'"),
     );
+    // Nothing of a review URL leaves the site; within it, a form's POST carries its true `Origin`
+    // (under `no-referrer` browsers send `Origin: null`, which the same-origin check must refuse).
     h.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     response
 }
@@ -230,13 +271,10 @@ async fn login(
         |a| a.password_hash.clone(),
     );
     let password = form.password;
-    let ok = tokio::task::spawn_blocking(move || {
-        let ok = auth::verify_password(&password, &hash);
-        drop(slot);
-        ok
-    })
-    .await
-    .unwrap_or(false);
+    let ok = logins
+        .hash(slot, move || auth::verify_password(&password, &hash))
+        .await
+        .unwrap_or(false);
     let subject = format!("account {}", form.name.trim());
     let Some(account) = account.filter(|_| ok) else {
         logins.failed(&attempt, Instant::now());

@@ -387,3 +387,71 @@ async fn password_guessing_is_locked_out_and_a_flood_waits_in_a_short_line() {
         "{metrics}"
     );
 }
+
+#[tokio::test]
+async fn a_form_posted_from_another_origin_is_refused_before_it_does_anything() {
+    let api = api().await;
+    let state = api.state.clone();
+    state
+        .store
+        .put_account(
+            &Account {
+                name: "anna".into(),
+                role: Role::Reviewer,
+                password_hash: hash_password("a-long-password").expect("hash"),
+            },
+            "test",
+        )
+        .await
+        .expect("account");
+    let post = |origin: Option<&str>, forwarded: Option<&str>| {
+        let mut request = Request::post("/login")
+            .header(header::HOST, "review.example:8080")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        if let Some(o) = origin {
+            request = request.header(header::ORIGIN, o);
+        }
+        if let Some(f) = forwarded {
+            request = request.header("x-forwarded-host", f);
+        }
+        let request = request
+            .body(Body::from("name=anna&password=a-long-password"))
+            .expect("request");
+        let state = state.clone();
+        async move {
+            router(state)
+                .oneshot(request)
+                .await
+                .expect("response")
+                .status()
+        }
+    };
+    let logged = state.store.audit_log(50).await.expect("audit").len();
+    // Another port of the same host, another site, and a page with no origin to name.
+    for origin in ["http://review.example:9999", "https://evil.example", "null"] {
+        assert_eq!(
+            post(Some(origin), None).await,
+            StatusCode::FORBIDDEN,
+            "{origin}"
+        );
+    }
+    assert_eq!(
+        state.store.audit_log(50).await.expect("audit").len(),
+        logged,
+        "a refused form does nothing, not even a login"
+    );
+    // The site's own page, one behind a proxy that names the public host, and a script.
+    assert_eq!(
+        post(Some("http://review.example:8080"), None).await,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        post(
+            Some("https://photos.gov.example"),
+            Some("photos.gov.example")
+        )
+        .await,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(post(None, None).await, StatusCode::SEE_OTHER);
+}
