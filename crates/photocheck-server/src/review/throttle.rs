@@ -109,9 +109,9 @@ impl Attempt {
 }
 
 /// Threads of their own for password hashing. On tokio's blocking pool every hash could land on
-/// another thread, and each thread's malloc arena keeps the 19 MiB it touched: 22 checked guesses
-/// left a server at 400 MB resident (benches/login-flood.sh). Here the memory stays with `slots`
-/// threads.
+/// another thread, each with a malloc arena keeping the 19 MiB it touched: 22 checked guesses left
+/// a server at 400 MB resident, 230 MB on these threads (benches/login-flood.sh). The allocator
+/// still keeps freed argon2 blocks; reusing one block per thread would end that.
 struct HashThreads {
     jobs: Mutex<std::sync::mpsc::Sender<Box<dyn FnOnce() + Send>>>,
 }
