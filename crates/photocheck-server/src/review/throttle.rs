@@ -110,8 +110,8 @@ impl Attempt {
 
 /// Threads of their own for password hashing. On tokio's blocking pool every hash could land on
 /// another thread, each with a malloc arena keeping the 19 MiB it touched: 22 checked guesses left
-/// a server at 400 MB resident, 230 MB on these threads (benches/login-flood.sh). The allocator
-/// still keeps freed argon2 blocks; reusing one block per thread would end that.
+/// a server at 400 MB resident; on these threads, each reusing one argon2 block
+/// (`auth::verify_password`), 78 MB (benches/login-flood.sh).
 struct HashThreads {
     jobs: Mutex<std::sync::mpsc::Sender<Box<dyn FnOnce() + Send>>>,
 }
