@@ -367,16 +367,11 @@ fn decode_other(bytes: &[u8], format: Format, limits: &IntakeLimits) -> Result<R
     } else {
         ImageFormat::WebP
     };
+    // `decode_cost` has checked the size from the header already.
     let corrupt = |e: image::ImageError| IntakeError::Corrupt(e.to_string());
-    if format == Format::Png {
-        // The decoder reads past IHDR before it reports a size; the limits must come first.
-        let (w, h) = png_header_size(bytes)?;
-        check_dimensions(w, h, limits)?;
-    }
     let reader = ImageReader::with_format(Cursor::new(bytes), fmt);
     let mut decoder = reader.into_decoder().map_err(corrupt)?;
     let (w, h) = decoder.dimensions();
-    check_dimensions(w, h, limits)?;
     decoder
         .set_limits(decoder_limits(limits))
         .map_err(corrupt)?;

@@ -293,6 +293,21 @@ async fn every_review_route_refuses_strangers_and_the_wrong_role() {
     assert!(reply.nosniff, "X-Content-Type-Options on errors too");
 }
 
+/// The reviewer anna, password "a-long-password".
+async fn add_anna(store: &photocheck_store::Store) {
+    store
+        .put_account(
+            &Account {
+                name: "anna".into(),
+                role: Role::Reviewer,
+                password_hash: hash_password("a-long-password").expect("hash"),
+            },
+            "test",
+        )
+        .await
+        .expect("account");
+}
+
 /// A wrong-login call from `from`.
 async fn login_from(state: &AppState, from: [u8; 4], name: &str, password: &str) -> Response {
     let mut request = Request::post("/login")
@@ -322,17 +337,7 @@ async fn password_guessing_is_locked_out_and_a_flood_waits_in_a_short_line() {
     let mut state = api.state.clone();
     state.review = Arc::new(ReviewSettings::from_options(&options));
     let store = &state.store;
-    store
-        .put_account(
-            &Account {
-                name: "anna".into(),
-                role: Role::Reviewer,
-                password_hash: hash_password("a-long-password").expect("hash"),
-            },
-            "test",
-        )
-        .await
-        .expect("account");
+    add_anna(store).await;
 
     // Five typos from one address are free; the sixth locks the pair, and then even the right
     // password is turned away with a wait, before anything is hashed or logged.
@@ -392,18 +397,7 @@ async fn password_guessing_is_locked_out_and_a_flood_waits_in_a_short_line() {
 async fn a_form_posted_from_another_origin_is_refused_before_it_does_anything() {
     let api = api().await;
     let state = api.state.clone();
-    state
-        .store
-        .put_account(
-            &Account {
-                name: "anna".into(),
-                role: Role::Reviewer,
-                password_hash: hash_password("a-long-password").expect("hash"),
-            },
-            "test",
-        )
-        .await
-        .expect("account");
+    add_anna(&state.store).await;
     let post = |origin: Option<&str>, forwarded: Option<&str>| {
         let mut request = Request::post("/login")
             .header(header::HOST, "review.example:8080")
