@@ -49,6 +49,17 @@ impl EmbeddedQueue {
         let _ = self.inner.sender.send(job);
     }
 
+    /// Publishes after the retry delay. Lost if the process stops first; the open submission is
+    /// queued again at the next start.
+    fn publish_later(&self, job: Job) {
+        let delay = self.inner.config.retry_delay;
+        let queue = self.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            queue.publish(job);
+        });
+    }
+
     /// The next job; workers share the queue, each waits its turn.
     pub async fn next(&self) -> Option<EmbeddedDelivery> {
         let job = self.inner.receiver.lock().await.recv().await?;
@@ -94,18 +105,17 @@ impl EmbeddedDelivery {
             self.dead_letter();
             return Disposition::DeadLettered;
         }
-        let delay = config.retry_delay;
         let job = Job {
             attempt,
             ..self.job
         };
-        let queue = self.queue;
-        // Lost if the process stops first; the open submission is queued again at the next start.
-        tokio::spawn(async move {
-            tokio::time::sleep(delay).await;
-            queue.publish(job);
-        });
+        self.queue.publish_later(job);
         Disposition::Retrying { attempt }
+    }
+
+    /// Back in the queue after the retry delay as the same attempt: what failed was not the job.
+    pub fn put_back(self) {
+        self.queue.publish_later(self.job);
     }
 }
 
@@ -165,5 +175,20 @@ mod tests {
         );
         assert_eq!(q.dead_letters(), 1);
         assert_eq!(q.depth(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_job_put_back_returns_as_the_same_attempt_however_often() {
+        let q = queue(2);
+        let id = Uuid::new_v4();
+        q.publish(Job::new(id));
+        // More times than max_attempts: a store that cannot write must not use up the job's tries.
+        for _ in 0..4 {
+            let d = next(&q).await;
+            assert_eq!(d.job().attempt, 0);
+            d.put_back();
+        }
+        assert_eq!(next(&q).await.job().submission_id, id);
+        assert_eq!(q.dead_letters(), 0);
     }
 }

@@ -137,6 +137,18 @@ impl Delivery {
         }
     }
 
+    /// Back in the queue after the retry delay, not counted as an attempt: for failures of the
+    /// store rather than of the job.
+    pub async fn put_back(self) -> Result<(), QueueError> {
+        match self {
+            Delivery::Rabbit(d) => d.put_back().await,
+            Delivery::Embedded(d) => {
+                d.put_back();
+                Ok(())
+            }
+        }
+    }
+
     /// A permanent failure: straight to the dead letters.
     pub async fn dead_letter(self) -> Result<(), QueueError> {
         match self {

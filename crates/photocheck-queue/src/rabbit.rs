@@ -285,8 +285,20 @@ impl RabbitDelivery {
             self.dead_letter().await?;
             return Ok(Disposition::DeadLettered);
         }
+        self.requeue(Job { attempt, ..job }).await?;
+        Ok(Disposition::Retrying { attempt })
+    }
+
+    /// Back in the queue after the retry delay as the same attempt: what failed was not the job.
+    pub async fn put_back(self) -> Result<(), QueueError> {
+        match self.job.as_ref().copied() {
+            Ok(job) => self.requeue(job).await,
+            Err(_) => self.dead_letter().await,
+        }
+    }
+
+    async fn requeue(&self, next: Job) -> Result<(), QueueError> {
         // Confirmed in the retry queue before this delivery is acked: never lost, at worst doubled.
-        let next = Job { attempt, ..job };
         publish_to(
             &self.channel,
             "",
@@ -295,7 +307,7 @@ impl RabbitDelivery {
         )
         .await?;
         self.delivery.ack(BasicAckOptions::default()).await?;
-        Ok(Disposition::Retrying { attempt })
+        Ok(())
     }
 
     /// A permanent failure: straight to the dead letters.

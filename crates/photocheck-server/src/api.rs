@@ -80,6 +80,8 @@ pub struct AppState {
     /// The in-process worker of the embedded mode, for readiness.
     pub worker: Option<Arc<Worker>>,
     pub review: Arc<crate::review::ReviewSettings>,
+    /// Free space and failed writes of the blob store, for readiness.
+    pub storage: Arc<crate::storage::StorageHealth>,
 }
 
 /// The routes, with the body limit applied.
@@ -257,22 +259,30 @@ async fn submit(State(state): State<AppState>, request: Request) -> Result<Respo
         ));
     }
 
-    let blob_key = state
-        .uploads
-        .put(&photo)
-        .await
-        .map_err(|e| ApiError::internal("storing the photo", e))?;
-    let inserted = state
+    let stored = state.uploads.put(&photo).await;
+    state.storage.wrote(stored.is_ok());
+    let blob_key = stored.map_err(|e| ApiError::internal("storing the photo", e))?;
+    let inserted = match state
         .store
         .insert_submission(&NewSubmission {
             applicant_id,
             licence_no,
             channel,
-            blob_key,
+            blob_key: blob_key.clone(),
             received_at: Utc::now(),
         })
         .await
-        .map_err(|e| ApiError::internal("storing the submission", e))?;
+    {
+        Ok(inserted) => inserted,
+        Err(e) => {
+            state.storage.wrote(false);
+            // Refused, so nothing of the photo stays (the janitor removes it if this fails too).
+            if let Err(e) = state.uploads.delete(&blob_key).await {
+                warn!(error = %e, "upload of a refused submission not removed; the janitor will");
+            }
+            return Err(ApiError::internal("storing the submission", e));
+        }
+    };
     let id = inserted.id;
     state.metrics.submissions.inc();
     info!(%id, superseded = ?inserted.superseded, bytes = photo.len(), "submission accepted");
@@ -442,8 +452,14 @@ async fn readyz(State(state): State<AppState>) -> Response {
     let database = state.store.ping().await.is_ok();
     let queue = state.publisher.is_ready().await;
     let worker = state.worker.as_ref().is_none_or(|w| w.is_ready());
-    let body = json!({ "database": database, "queue": queue, "worker": worker });
-    let status = if database && queue && worker {
+    let (storage, storage_detail) = state.storage.check(&state.uploads).await;
+    let body = json!({
+        "database": database,
+        "queue": queue,
+        "worker": worker,
+        "storage": storage_detail,
+    });
+    let status = if database && queue && worker && storage {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE

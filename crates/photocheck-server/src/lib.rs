@@ -9,7 +9,8 @@
 pub mod api;
 pub mod modes;
 pub mod review;
-mod sweeper;
+pub mod storage;
+pub mod sweeper;
 
 pub use crate::modes::{run_api, run_worker, serve, Options};
 /// Part of [`Options`], so a caller names the blob store without depending on the store crate.

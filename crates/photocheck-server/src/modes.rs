@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use crate::api::{self, AppState, Publisher};
-use crate::sweeper;
+use crate::sweeper::Sweeper;
 
 /// Resolved settings of a long-running command (flags over environment over config file over
 /// defaults; the command line resolves them).
@@ -45,6 +45,11 @@ pub struct Options {
     /// Password guessing limits.
     pub logins: crate::review::throttle::LoginPolicy,
     pub sweep_every: Duration,
+    /// Below this many free bytes where the blob folder lives, `/readyz` says not ready.
+    pub min_free_bytes: u64,
+    /// An upload no submission points at is removed once it is this old (an API process that died
+    /// between storing the photo and its row leaves one).
+    pub orphan_grace: Duration,
     pub profile: Arc<Profile>,
 }
 
@@ -66,6 +71,8 @@ impl Options {
             secure_cookie: None,
             logins: crate::review::throttle::LoginPolicy::default(),
             sweep_every: Duration::from_secs(30),
+            min_free_bytes: 1 << 30,
+            orphan_grace: Duration::from_secs(3600),
             profile: Arc::new(Profile::default_profile()),
         }
     }
@@ -88,6 +95,7 @@ impl Parts {
             max_upload_bytes: o.max_upload_bytes,
             worker,
             review: Arc::new(crate::review::ReviewSettings::from_options(o)),
+            storage: Arc::new(crate::storage::StorageHealth::new(o.min_free_bytes)),
         }
     }
 }
@@ -119,6 +127,17 @@ fn worker(o: &Options, p: &Parts, events: Option<Arc<RabbitLink>>) -> Arc<Worker
         audit_share: o.audit_share,
         checks_at_once: o.concurrency,
     }))
+}
+
+fn sweeper(o: &Options, p: &Parts, link: Option<Arc<RabbitLink>>) -> Sweeper {
+    Sweeper {
+        store: p.store.clone(),
+        uploads: p.uploads.clone(),
+        link,
+        every: o.sweep_every,
+        min_age: o.sweep_every,
+        orphan_grace: o.orphan_grace,
+    }
 }
 
 async fn listen(addr: &str) -> anyhow::Result<(TcpListener, SocketAddr)> {
@@ -172,9 +191,11 @@ pub async fn serve(o: Options, shutdown: CancellationToken) -> anyhow::Result<()
         Some(Arc::clone(&worker)),
     );
     let work = tokio::spawn(worker.run(Source::Embedded(queue), shutdown.clone()));
+    let sweep = tokio::spawn(sweeper(&o, &parts, None).run(shutdown.clone()));
     let http = serve_http(listener, api::router(state), shutdown.clone()).await;
     shutdown.cancel();
     work.await.context("worker task")?;
+    sweep.await.context("sweeper task")?;
     http
 }
 
@@ -199,13 +220,7 @@ pub async fn run_api(o: Options, shutdown: CancellationToken) -> anyhow::Result<
     info!(%addr, queue = %o.queue.name, "photocheck api listening");
     review_pages_hint(&parts.store, addr).await;
     let state = parts.state(&o, Publisher::Rabbit(Arc::clone(&link)), None);
-    let sweep = tokio::spawn(sweeper::run(
-        parts.store.clone(),
-        link,
-        o.sweep_every,
-        o.sweep_every,
-        shutdown.clone(),
-    ));
+    let sweep = tokio::spawn(sweeper(&o, &parts, Some(link)).run(shutdown.clone()));
     let http = serve_http(listener, api::router(state), shutdown.clone()).await;
     shutdown.cancel();
     sweep.await.context("sweeper task")?;

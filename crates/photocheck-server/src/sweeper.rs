@@ -1,39 +1,62 @@
-//! Publishes submissions that were stored but never confirmed by the broker (the API crashed in
-//! between, or RabbitMQ was down): the database is the source of truth, the queue only delivers.
+//! The API's background upkeep, every `sweep_every`:
+//! - publishes submissions that were stored but never confirmed by the broker (the API crashed in
+//!   between, or RabbitMQ was down), and reviewer decisions whose event never went out: the database
+//!   is the source of truth, the queue only delivers;
+//! - removes uploads no submission points at once they are older than a grace period (the API died
+//!   between storing the photo and its row): personal data nothing refers to is not kept.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use chrono::Utc;
 use photocheck_queue::{Job, RabbitLink};
-use photocheck_store::Store;
+use photocheck_store::{Blobs, Store};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-/// Every `every`, publishes what has waited unpublished longer than `min_age` (younger ones are
-/// probably being published right now by the request that stored them). Several API replicas may
-/// sweep at once; a job published twice still gives one result.
-pub async fn run(
-    store: Store,
-    link: Arc<RabbitLink>,
-    every: Duration,
-    min_age: Duration,
-    shutdown: CancellationToken,
-) {
-    loop {
-        tokio::select! {
-            () = tokio::time::sleep(every) => {}
-            () = shutdown.cancelled() => return,
-        }
-        match sweep(&store, &link, min_age).await {
-            Ok(0) => {}
-            Ok(n) => info!(published = n, "sweeper published stored submissions"),
-            Err(e) => warn!(error = %e, "sweep failed; next time"),
+/// Uploads the janitor looks at per sweep.
+const JANITOR_BATCH: usize = 500;
+
+pub struct Sweeper {
+    pub store: Store,
+    pub uploads: Blobs,
+    /// The broker, in the multi-node mode; the embedded queue needs no publishing sweep.
+    pub link: Option<Arc<RabbitLink>>,
+    pub every: Duration,
+    /// Younger unpublished submissions are probably being published right now by their request.
+    pub min_age: Duration,
+    pub orphan_grace: Duration,
+}
+
+impl Sweeper {
+    /// Sweeps until `shutdown`. Several API replicas may sweep at once; a job published twice still
+    /// gives one result, and an upload removed twice is removed.
+    pub async fn run(self, shutdown: CancellationToken) {
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep(self.every) => {}
+                () = shutdown.cancelled() => return,
+            }
+            if let Some(link) = &self.link {
+                match sweep(&self.store, link, self.min_age).await {
+                    Ok(0) => {}
+                    Ok(n) => info!(published = n, "sweeper published stored submissions"),
+                    Err(e) => warn!(error = %e, "sweep failed; next time"),
+                }
+            }
+            match remove_orphans(&self.store, &self.uploads, self.orphan_grace).await {
+                Ok(0) => {}
+                Ok(n) => info!(
+                    removed = n,
+                    "janitor removed uploads no submission points at"
+                ),
+                Err(e) => warn!(error = %e, "janitor failed; next time"),
+            }
         }
     }
 }
 
-/// One sweep; returns how many jobs and reviewer-decision events were published.
+/// One publishing sweep; returns how many jobs and reviewer-decision events were published.
 pub async fn sweep(store: &Store, link: &RabbitLink, min_age: Duration) -> anyhow::Result<usize> {
     let before = Utc::now() - chrono::Duration::from_std(min_age)?;
     let ids = store.unpublished(before, 500).await?;
@@ -48,4 +71,22 @@ pub async fn sweep(store: &Store, link: &RabbitLink, min_age: Duration) -> anyho
         crate::review::publish_review_event(store, link, *id).await?;
     }
     Ok(ids.len() + decided.len())
+}
+
+/// Removes uploads older than `grace` that no submission points at; returns how many. The grace
+/// covers the moment between an upload being stored and its row being written.
+pub async fn remove_orphans(
+    store: &Store,
+    uploads: &Blobs,
+    grace: Duration,
+) -> anyhow::Result<usize> {
+    let before = SystemTime::now() - grace;
+    let mut removed = 0;
+    for key in uploads.keys_older_than(before, JANITOR_BATCH).await? {
+        if !store.upload_in_use(&key).await? {
+            uploads.delete(&key).await?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
 }

@@ -566,6 +566,17 @@ impl Store {
         Ok(())
     }
 
+    /// Whether a submission points at the upload `key` (the janitor keeps those).
+    pub async fn upload_in_use(&self, key: &str) -> Result<bool, StoreError> {
+        let n: i64 = on_pool!(self, pool => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM submissions WHERE blob_key = $1")
+                .bind(key)
+                .fetch_one(pool)
+                .await?
+        });
+        Ok(n > 0)
+    }
+
     /// Submissions still waiting for a decision (queued or processing), oldest first: what an embedded
     /// queue, which keeps its jobs in memory, hands out again after a restart.
     pub async fn open_submissions(&self, limit: i64) -> Result<Vec<Uuid>, StoreError> {

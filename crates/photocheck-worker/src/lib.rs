@@ -288,9 +288,16 @@ impl Worker {
             Failure::Transient(why) => format!("{why} (gave up after {attempt} attempts)"),
         };
         // The failure is recorded before the message goes: a crash in between redelivers a job whose
-        // submission says failed, which is then simply acked.
+        // submission says failed, which is then simply acked. A store that cannot record it (a full
+        // disk) keeps the job retrying instead: dropped, it would leave the submission open with
+        // nothing left to finish it, and once the store takes writes again the check decides it.
         if let Err(e) = self.s.store.mark_failed(id, &reason).await {
-            error!(%id, error = %e, %reason, "cannot mark the submission failed; it stays open, its job in the dead letters");
+            error!(%id, error = %e, %reason, "cannot mark the submission failed; keeping its job until the store takes writes");
+            self.s.metrics.retries.inc();
+            if let Err(e) = delivery.put_back().await {
+                warn!(%id, error = %e, "job not put back; the broker will deliver it again");
+            }
+            return;
         }
         self.s.metrics.dead_letters.inc();
         error!(%id, %reason, "submission failed; job dead-lettered");

@@ -80,6 +80,10 @@ struct FileConfig {
     session_hours: Option<i64>,
     secure_cookie: Option<bool>,
     sweep_every_secs: Option<u64>,
+    /// Not ready below this much free space where the blob folder lives (default 1 GiB).
+    min_free_mb: Option<u64>,
+    /// Uploads no submission points at are removed after this long (default 60).
+    orphan_grace_minutes: Option<u64>,
 }
 
 fn read_config(path: Option<&Path>) -> Result<FileConfig> {
@@ -177,6 +181,14 @@ fn options(mode: Mode, a: ServiceArgs, data: &Path, profile: Profile) -> Result<
     o.secure_cookie = f.secure_cookie;
     if let Some(s) = f.sweep_every_secs {
         o.sweep_every = Duration::from_secs(s.max(1));
+    }
+    if let Some(mb) = f.min_free_mb {
+        o.min_free_bytes = mb.saturating_mul(1 << 20);
+    }
+    if let Some(m) = f.orphan_grace_minutes {
+        // Never shorter than a request takes to store its photo and then its row.
+        anyhow::ensure!(m >= 5, "orphan_grace_minutes must be at least 5");
+        o.orphan_grace = Duration::from_secs(m * 60);
     }
     Ok(o)
 }

@@ -1,6 +1,6 @@
 //! Logins: argon2id password hashes, random session tokens in an HttpOnly, SameSite=Strict cookie
-//! (the database keeps only their SHA-256), and the extractors that let a handler run only for a
-//! signed-in reviewer or supervisor.
+//! (the database keeps only their SHA-256), the extractors that let a handler run only for a
+//! signed-in reviewer or supervisor, and the CSRF tokens every state-changing form carries.
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, SaltString};
 use argon2::Argon2;
@@ -16,6 +16,11 @@ use uuid::Uuid;
 use crate::api::AppState;
 
 pub const COOKIE: &str = "photocheck_session";
+/// The login form's own CSRF cookie: before a session exists, the form proves it came from this
+/// site by echoing a random value only this site's page was given (a double-submit token).
+pub const LOGIN_COOKIE: &str = "photocheck_login";
+/// The form field every state-changing form carries its CSRF token in.
+pub const CSRF_FIELD: &str = "_csrf";
 
 /// An argon2id hash (PHC string) of `password` with a fresh random salt.
 pub fn hash_password(password: &str) -> Result<String, String> {
@@ -103,14 +108,60 @@ pub fn cleared_cookie() -> String {
 }
 
 pub fn cookie_token(headers: &HeaderMap) -> Option<String> {
+    cookie(headers, COOKIE)
+}
+
+fn cookie(headers: &HeaderMap, wanted: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|c| c.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
+        .find(|(name, _)| *name == wanted)
         .map(|(_, value)| value.to_owned())
+}
+
+/// A session's CSRF token: derived from the session token (which lives only in an HttpOnly cookie),
+/// so a page on another site can neither read nor compute it, and it ends with the session.
+pub fn csrf_token(session_token: &str) -> String {
+    token_hash(&format!("photocheck-csrf\0{session_token}"))
+}
+
+/// A fresh login-form token and the cookie that carries its twin (1 hour, the login path only).
+pub fn new_login_token(secure: bool) -> (String, String) {
+    let token = Uuid::new_v4().simple().to_string();
+    let secure = if secure { "; Secure" } else { "" };
+    let cookie = format!(
+        "{LOGIN_COOKIE}={token}; Path=/login; HttpOnly; SameSite=Strict; Max-Age=3600{secure}"
+    );
+    (token, cookie)
+}
+
+/// Whether a login form's token matches its cookie.
+pub fn login_token_matches(headers: &HeaderMap, fields: &[(String, String)]) -> bool {
+    cookie(headers, LOGIN_COOKIE).is_some_and(|c| !c.is_empty() && same(&c, form_csrf(fields)))
+}
+
+/// Whether a posted form carries `csrf` in its CSRF field.
+pub fn form_carries(csrf: &str, fields: &[(String, String)]) -> bool {
+    same(csrf, form_csrf(fields))
+}
+
+fn form_csrf(fields: &[(String, String)]) -> &str {
+    fields
+        .iter()
+        .find(|(k, _)| k == CSRF_FIELD)
+        .map_or("", |(_, v)| v.as_str())
+}
+
+/// Equal strings, compared in time that does not depend on where they differ.
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |diff, (x, y)| diff | (x ^ y))
+            == 0
 }
 
 /// The peer's address, when the server was started with connect info (tests calling the router
@@ -162,7 +213,28 @@ impl IntoResponse for Refusal {
     }
 }
 
-async fn signed_in(parts: &Parts, state: &AppState) -> Result<Account, Refusal> {
+/// A signed-in account and its session's CSRF token (pages put it in every form they render).
+pub struct Session {
+    pub account: Account,
+    pub csrf: String,
+}
+
+impl Session {
+    /// Whether a posted form carries this session's CSRF token.
+    pub fn form_is_ours(&self, fields: &[(String, String)]) -> bool {
+        form_carries(&self.csrf, fields)
+    }
+}
+
+impl std::ops::Deref for Session {
+    type Target = Account;
+
+    fn deref(&self) -> &Account {
+        &self.account
+    }
+}
+
+async fn signed_in(parts: &Parts, state: &AppState) -> Result<Session, Refusal> {
     let page = parts
         .headers
         .get(header::ACCEPT)
@@ -177,19 +249,23 @@ async fn signed_in(parts: &Parts, state: &AppState) -> Result<Account, Refusal> 
         next: next.clone(),
     };
     let token = cookie_token(&parts.headers).ok_or_else(refused)?;
-    state
+    let account = state
         .store
         .session_account(&token_hash(&token), Utc::now())
         .await
         .map_err(|_| Refusal::Unavailable)?
-        .ok_or_else(refused)
+        .ok_or_else(refused)?;
+    Ok(Session {
+        account,
+        csrf: csrf_token(&token),
+    })
 }
 
 /// A signed-in reviewer or supervisor: both work the queue.
-pub struct Reviewer(pub Account);
+pub struct Reviewer(pub Session);
 
 /// A signed-in supervisor.
-pub struct Supervisor(pub Account);
+pub struct Supervisor(pub Session);
 
 impl FromRequestParts<AppState> for Reviewer {
     type Rejection = Refusal;

@@ -21,13 +21,13 @@ use std::time::Instant;
 use chrono::{DateTime, Duration, FixedOffset, Utc};
 use photocheck_calendar::Calendar;
 use photocheck_core::{Context, Profile, Report};
-use photocheck_store::{Account, Refused, ReviewItem, ReviewerDecision, Role};
+use photocheck_store::{Account, ReviewItem, ReviewerDecision, Role};
 use serde::Deserialize;
 use tracing::warn;
 use uuid::Uuid;
 
 use crate::api::{AppState, Publisher};
-use auth::{Reviewer, Supervisor};
+use auth::{Reviewer, Session, Supervisor};
 use throttle::{Attempt, LoginThrottle, Turned};
 
 /// What the review pages need besides the API's state.
@@ -72,13 +72,14 @@ pub fn routes() -> Router<AppState> {
         .route("/login", get(login_form).post(login))
         .route("/logout", post(logout))
         .route("/review", get(queue))
-        .route("/review/next", get(next))
+        .route("/review/next", post(next))
         .route("/review/items/{id}", get(item))
+        .route("/review/items/{id}/claim", post(claim))
         .route("/review/items/{id}/photo", get(photo))
         .route("/review/items/{id}/mask.png", get(mask))
         .route("/review/items/{id}/framed.jpg", get(framed))
         .route("/review/items/{id}/decision", post(decide))
-        .route("/review/items/{id}/skip", get(skip))
+        .route("/review/items/{id}/skip", post(skip))
         .route(
             "/review/assets/review.css",
             get(|| async { asset("text/css", pages::CSS) }),
@@ -192,8 +193,46 @@ struct LoginQuery {
     next: Option<String>,
 }
 
-async fn login_form(Query(q): Query<LoginQuery>) -> Response {
-    page(pages::login_page(None, &safe_next(q.next.as_deref())))
+async fn login_form(State(state): State<AppState>, Query(q): Query<LoginQuery>) -> Response {
+    login_page(&state, StatusCode::OK, None, &safe_next(q.next.as_deref()))
+}
+
+/// The login form with a fresh CSRF token, and the cookie that carries its twin.
+fn login_page(state: &AppState, status: StatusCode, error: Option<&str>, next: &str) -> Response {
+    let (token, cookie) = auth::new_login_token(state.review.secure_cookie);
+    let mut r = page(pages::login_page(error, next, &token));
+    *r.status_mut() = status;
+    if let Ok(cookie) = HeaderValue::from_str(&cookie) {
+        r.headers_mut().insert(header::SET_COOKIE, cookie);
+    }
+    r
+}
+
+/// The fields of a posted form, in order (repeated names kept).
+fn form_fields(body: &[u8]) -> Result<Vec<(String, String)>, PageError> {
+    serde_urlencoded::from_bytes(body)
+        .map_err(|_| PageError(StatusCode::BAD_REQUEST, "无法提交", "表单无法读取。".into()))
+}
+
+/// A state-changing form without this session's CSRF token: forged elsewhere, or from a page
+/// older than the session (then reloading the page gives it the current token).
+fn forged() -> PageError {
+    warn!("form without its session's CSRF token refused");
+    PageError(
+        StatusCode::FORBIDDEN,
+        "请求被拒绝",
+        "表单已过期或并非来自本系统的页面，请刷新页面后重试。(The form is stale or was not sent from this site.)".into(),
+    )
+}
+
+/// The posted form, if it carries the session's CSRF token.
+fn our_form(me: &Session, body: &[u8]) -> Result<Vec<(String, String)>, PageError> {
+    let fields = form_fields(body)?;
+    if me.form_is_ours(&fields) {
+        Ok(fields)
+    } else {
+        Err(forged())
+    }
 }
 
 /// Only a path on this site: a login link cannot send the reviewer elsewhere, nor put control
@@ -233,15 +272,26 @@ struct LoginForm {
 async fn login(
     State(state): State<AppState>,
     auth::Peer(peer): auth::Peer,
+    headers: axum::http::HeaderMap,
     RawForm(body): RawForm,
 ) -> Result<Response, PageError> {
-    let form: LoginForm = serde_urlencoded::from_bytes(&body).map_err(|_| {
+    let bad_form = || {
         PageError(
             StatusCode::BAD_REQUEST,
             "登录",
             "请填写用户名和密码。".into(),
         )
-    })?;
+    };
+    let fields = form_fields(&body).map_err(|_| bad_form())?;
+    let form: LoginForm = serde_urlencoded::from_bytes(&body).map_err(|_| bad_form())?;
+    if !auth::login_token_matches(&headers, &fields) {
+        return Ok(login_page(
+            &state,
+            StatusCode::FORBIDDEN,
+            Some("登录页面已过期，请重新登录。"),
+            &safe_next(form.next.as_deref()),
+        ));
+    }
     if form.name.trim().chars().count() > MAX_NAME_CHARS || form.password.len() > MAX_PASSWORD_BYTES
     {
         return Err(PageError(
@@ -282,9 +332,12 @@ async fn login(
             .store
             .audit(form.name.trim(), "login.failed", &subject, None, None)
             .await;
-        let mut r = page(pages::login_page(Some("用户名或密码错误。"), &next));
-        *r.status_mut() = StatusCode::UNAUTHORIZED;
-        return Ok(r);
+        return Ok(login_page(
+            &state,
+            StatusCode::UNAUTHORIZED,
+            Some("用户名或密码错误。"),
+            &next,
+        ));
     };
     logins.succeeded(&attempt);
     let (token, hash) = auth::new_token();
@@ -317,15 +370,22 @@ fn turned_away(state: &AppState, turned: Turned, next: &str) -> Response {
         Turned::Locked(_) => format!("登录失败次数过多，请 {secs} 秒后再试。"),
         Turned::Busy => "登录人数过多，请稍后再试。".to_owned(),
     };
-    let mut r = page(pages::login_page(Some(&message), next));
-    *r.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+    let mut r = login_page(state, StatusCode::TOO_MANY_REQUESTS, Some(&message), next);
     r.headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from(secs));
     r
 }
 
-async fn logout(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+async fn logout(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    RawForm(body): RawForm,
+) -> Result<Response, PageError> {
     if let Some(token) = auth::cookie_token(&headers) {
+        // Another site must not be able to sign a reviewer out in the middle of her work.
+        if !auth::form_carries(&auth::csrf_token(&token), &form_fields(&body)?) {
+            return Err(forged());
+        }
         let hash = auth::token_hash(&token);
         if let Ok(Some(account)) = state.store.session_account(&hash, Utc::now()).await {
             let _ = state
@@ -341,11 +401,11 @@ async fn logout(State(state): State<AppState>, headers: axum::http::HeaderMap) -
         }
         let _ = state.store.end_session(&hash).await;
     }
-    (
+    Ok((
         [(header::SET_COOKIE, auth::cleared_cookie())],
         Redirect::to("/login"),
     )
-        .into_response()
+        .into_response())
 }
 
 #[derive(Deserialize)]
@@ -378,8 +438,46 @@ async fn queue(
 async fn next(
     State(state): State<AppState>,
     Reviewer(me): Reviewer,
+    RawForm(body): RawForm,
 ) -> Result<Response, PageError> {
+    our_form(&me, &body)?;
     claim_and_open(&state, &me, None, "empty").await
+}
+
+/// Claims one item (opened from the queue) and shows it again, now with the decision form.
+async fn claim(
+    State(state): State<AppState>,
+    Reviewer(me): Reviewer,
+    Path(id): Path<String>,
+    RawForm(body): RawForm,
+) -> Result<Response, PageError> {
+    our_form(&me, &body)?;
+    let id = parse_id(&id)?;
+    let now = Utc::now();
+    let before = state
+        .store
+        .review_item(id)
+        .await
+        .map_err(unavailable)?
+        .ok_or_else(not_found)?;
+    match state
+        .store
+        .claim(id, &me.name, now + state.review.lease, now)
+        .await
+        .map_err(unavailable)?
+    {
+        Ok(item) => {
+            if before.claimed_by.as_deref() != Some(me.name.as_str()) {
+                audit_claim(&state, &me, &item).await;
+            }
+            Ok(Redirect::to(&format!("/review/items/{id}")).into_response())
+        }
+        Err(refused) => Err(PageError(
+            StatusCode::CONFLICT,
+            "未领取",
+            format!("未领取：{refused}"),
+        )),
+    }
 }
 
 async fn claim_and_open(
@@ -425,33 +523,20 @@ async fn item(
     Reviewer(me): Reviewer,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
+    // Looking changes nothing: a claim is a POST (the page's claim button, or N for the next item).
     let id = parse_id(&id)?;
     let now = Utc::now();
-    let before = state
+    let item = state
         .store
         .review_item(id)
         .await
         .map_err(unavailable)?
         .ok_or_else(not_found)?;
-    let (item, mine, notice) = if before.reviewed.is_some() {
-        (before, false, None)
-    } else {
-        match state
-            .store
-            .claim(id, &me.name, now + state.review.lease, now)
-            .await
-            .map_err(unavailable)?
-        {
-            Ok(item) => {
-                if before.claimed_by.as_deref() != Some(me.name.as_str()) {
-                    audit_claim(&state, &me, &item).await;
-                }
-                (item, true, None)
-            }
-            Err(Refused::HeldBy(who)) => (before, false, Some(format!("{who} 正在处理此项。"))),
-            Err(other) => (before, false, Some(other.to_string())),
-        }
-    };
+    let held_by = item.held_by_other(&me.name, now).map(str::to_owned);
+    let mine = item.reviewed.is_none()
+        && item.claimed_by.as_deref() == Some(me.name.as_str())
+        && item.lease_until.is_some_and(|until| until > now);
+    let notice = held_by.map(|who| format!("{who} 正在处理此项。"));
     let submission = state
         .store
         .get(id)
@@ -472,7 +557,7 @@ async fn item(
         .collect();
     let profile = &state.review.profile;
     Ok(page(pages::item_page(&pages::ItemView {
-        account: &me,
+        session: &me,
         item: &item,
         submission: &submission,
         report: report.as_ref(),
@@ -603,7 +688,9 @@ async fn skip(
     State(state): State<AppState>,
     Reviewer(me): Reviewer,
     Path(id): Path<String>,
+    RawForm(body): RawForm,
 ) -> Result<Response, PageError> {
+    our_form(&me, &body)?;
     let id = parse_id(&id)?;
     state
         .store
@@ -630,9 +717,8 @@ async fn decide(
     Path(id): Path<String>,
     RawForm(body): RawForm,
 ) -> Result<Response, PageError> {
+    let fields = our_form(&me, &body)?;
     let id = parse_id(&id)?;
-    let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&body)
-        .map_err(|_| PageError(StatusCode::BAD_REQUEST, "无法提交", "表单无法读取。".into()))?;
     let bad = |text: &str| PageError(StatusCode::BAD_REQUEST, "无法提交", text.to_owned());
     let mut decision = None;
     let mut reasons = Vec::new();

@@ -6,12 +6,18 @@ use axum::response::Html;
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Utc};
 use maud::{html, Markup, DOCTYPE};
 use photocheck_core::{Report, RuleId, Status};
-use photocheck_store::{Account, AuditEntry, ReviewItem, Role, Submission};
+use photocheck_store::{AuditEntry, ReviewItem, Role, Submission};
 
+use super::auth::{Session, CSRF_FIELD};
 use super::reasons::REASONS;
 use super::stats::Stats;
 
-fn layout(title: &str, account: Option<&Account>, body: Markup) -> Markup {
+/// The hidden field that proves a form came from this site's page.
+fn csrf(token: &str) -> Markup {
+    html! { input type="hidden" name=(CSRF_FIELD) value=(token); }
+}
+
+fn layout(title: &str, account: Option<&Session>, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="zh-CN" {
@@ -33,6 +39,7 @@ fn layout(title: &str, account: Option<&Account>, body: Markup) -> Markup {
                             }
                             span.who { (a.name) " · " (role_zh(a.role)) }
                             form.inline method="post" action="/logout" {
+                                (csrf(&a.csrf))
                                 button type="submit" { "退出" }
                             }
                         }
@@ -63,7 +70,7 @@ pub fn message_page(title: &str, text: &str) -> Html<String> {
     )
 }
 
-pub fn login_page(error: Option<&str>, next: &str) -> Markup {
+pub fn login_page(error: Option<&str>, next: &str, token: &str) -> Markup {
     layout(
         "登录",
         None,
@@ -72,6 +79,7 @@ pub fn login_page(error: Option<&str>, next: &str) -> Markup {
             @if let Some(e) = error { p.error role="alert" { (e) } }
             form.login method="post" action="/login" {
                 input type="hidden" name="next" value=(next);
+                (csrf(token))
                 label { "用户名" input #name type="text" name="name" autocomplete="username" autofocus required; }
                 label { "密码" input #password type="password" name="password" autocomplete="current-password" required; }
                 button type="submit" { "登录" }
@@ -112,7 +120,7 @@ fn reason_codes(reasons: &serde_json::Value) -> String {
 }
 
 pub fn queue_page(
-    account: &Account,
+    account: &Session,
     items: &[ReviewItem],
     now: DateTime<Utc>,
     zone: FixedOffset,
@@ -124,8 +132,9 @@ pub fn queue_page(
         html! {
             h1 { "审核队列 " span.count { "(" (items.len()) ")" } }
             @if let Some(n) = notice { p.notice role="status" { (n) } }
-            p {
-                a.button #next href="/review/next" data-key="n" { "领取下一项 " kbd { "N" } }
+            form method="post" action="/review/next" {
+                (csrf(&account.csrf))
+                button #next type="submit" { "领取下一项 " kbd { "N" } }
             }
             @if items.is_empty() {
                 p.empty { "队列为空。" }
@@ -160,7 +169,7 @@ pub fn queue_page(
 
 /// What the item page shows.
 pub struct ItemView<'a> {
-    pub account: &'a Account,
+    pub session: &'a Session,
     pub item: &'a ReviewItem,
     pub submission: &'a Submission,
     pub report: Option<&'a Report>,
@@ -259,7 +268,7 @@ pub fn item_page(v: &ItemView<'_>) -> Markup {
     let mask = format!("/review/items/{id}/mask.png");
     layout(
         "审核",
-        Some(v.account),
+        Some(v.session),
         html! {
             div.item-head {
                 h1 { "申请人 " (v.submission.applicant_id) }
@@ -349,6 +358,7 @@ pub fn item_page(v: &ItemView<'_>) -> Markup {
             }
             @if v.mine {
                 form #decide.decide method="post" action=(format!("/review/items/{id}/decision")) {
+                    (csrf(&v.session.csrf))
                     input #decision type="hidden" name="decision" value="";
                     fieldset.reasons {
                         legend { "退回原因（可多选）" }
@@ -364,20 +374,23 @@ pub fn item_page(v: &ItemView<'_>) -> Markup {
                     div.actions {
                         button #approve type="submit" name="decision" value="approve" { "通过 " kbd { "A" } }
                         button #reject type="submit" name="decision" value="reject" { "退回 " kbd { "R" } }
-                        a.button #skip href=(format!("/review/items/{id}/skip")) { "跳过 " kbd { "N" } }
+                        button #skip type="submit" formaction=(format!("/review/items/{id}/skip")) formnovalidate { "跳过 " kbd { "N" } }
                     }
                 }
             } @else if let Some(r) = &v.submission.reviewed {
                 p.decided { "已由 " (r.decided_by) " 于 " (local(r.decided_at, v.zone)) " " (decision_zh(Some(&r.decision))) }
-            } @else {
-                p.notice { "此项由 " (v.item.claimed_by.clone().unwrap_or_default()) " 处理中（只读）。" }
+            } @else if v.notice.is_none() {
+                form.claim method="post" action=(format!("/review/items/{id}/claim")) {
+                    (csrf(&v.session.csrf))
+                    button #claim type="submit" { "领取此项" }
+                }
             }
         },
     )
 }
 
 pub fn supervisor_page(
-    account: &Account,
+    account: &Session,
     s: &Stats,
     zone: FixedOffset,
     calendar_ends: Option<NaiveDate>,
@@ -444,7 +457,7 @@ pub fn supervisor_page(
     )
 }
 
-pub fn audit_page(account: &Account, entries: &[AuditEntry], zone: FixedOffset) -> Markup {
+pub fn audit_page(account: &Session, entries: &[AuditEntry], zone: FixedOffset) -> Markup {
     let json = |v: &Option<serde_json::Value>| v.as_ref().map_or(String::new(), |v| v.to_string());
     layout(
         "操作日志",
@@ -477,10 +490,13 @@ mod tests {
 
     #[test]
     fn the_supervisor_is_warned_before_the_calendar_runs_out() {
-        let account = Account {
-            name: "li.na".into(),
-            role: Role::Supervisor,
-            password_hash: String::new(),
+        let account = Session {
+            account: photocheck_store::Account {
+                name: "li.na".into(),
+                role: Role::Supervisor,
+                password_hash: String::new(),
+            },
+            csrf: "token".into(),
         };
         let zone = FixedOffset::east_opt(8 * 3600).expect("offset");
         let now = Utc::now();

@@ -10,7 +10,7 @@ use axum::http::{header, Request, StatusCode};
 use axum::response::Response;
 use chrono::{Duration, Utc};
 use photocheck_server::api::{router, AppState};
-use photocheck_server::review::auth::{hash_password, session_cookie, token_hash};
+use photocheck_server::review::auth::{csrf_token, hash_password, session_cookie, token_hash};
 use photocheck_server::review::throttle::LoginPolicy;
 use photocheck_server::review::ReviewSettings;
 use photocheck_server::Options;
@@ -79,16 +79,28 @@ impl Reply {
     }
 }
 
+/// The login form's CSRF pair: its cookie and the field that must echo it.
+const LOGIN_PAIR: (&str, &str) = ("photocheck_login=t0ken", "_csrf=t0ken");
+
 async fn login(api: &Api, name: &str, password: &str) -> (StatusCode, Reply) {
     call(
         api,
         "POST",
         "/login",
-        None,
+        Some(LOGIN_PAIR.0),
         "text/html",
-        &format!("name={name}&password={password}&next=%2Freview"),
+        &format!(
+            "name={name}&password={password}&next=%2Freview&{}",
+            LOGIN_PAIR.1
+        ),
     )
     .await
+}
+
+/// The CSRF field of the session in `cookie` (`photocheck_session=…`), as a form body.
+fn csrf_of(cookie: &str) -> String {
+    let token = cookie.split_once('=').map_or("", |(_, t)| t);
+    format!("_csrf={}", csrf_token(token))
 }
 
 fn cookie_of(reply: Reply) -> String {
@@ -96,10 +108,13 @@ fn cookie_of(reply: Reply) -> String {
 }
 
 /// Let through: a page, a redirect elsewhere than the login, or an answer about the request itself
-/// (an empty decision form is 400, a blank photo has no background mask, 404).
+/// (an empty decision form is 400, a blank photo has no background mask, 404, an item the other
+/// account holds cannot be claimed, 409).
 fn allowed(status: StatusCode, reply: &Reply) -> bool {
     match status {
-        StatusCode::OK | StatusCode::BAD_REQUEST | StatusCode::NOT_FOUND => true,
+        StatusCode::OK | StatusCode::BAD_REQUEST | StatusCode::NOT_FOUND | StatusCode::CONFLICT => {
+            true
+        }
         StatusCode::SEE_OTHER => !reply.to_login(),
         _ => false,
     }
@@ -122,6 +137,179 @@ async fn every_review_route_refuses_strangers_and_the_wrong_role() {
             .await
             .expect("account");
     }
+    let id = queued_item(&api).await;
+
+    let (status, reply) = login(&api, "anna", "wrong-password").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(
+        !reply
+            .cookie
+            .is_some_and(|c| c.starts_with("photocheck_session")),
+        "no session for a wrong password"
+    );
+    let (status, _) = login(&api, "nobody", "a-long-password").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, reply) = login(&api, "anna", "a-long-password").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(reply.location.as_deref(), Some("/review"));
+    let reviewer = cookie_of(reply);
+    let supervisor = cookie_of(login(&api, "sam", "a-long-password").await.1);
+    // A session that ran out.
+    store
+        .create_session(
+            &token_hash("stale"),
+            "sam",
+            Utc::now() - Duration::minutes(1),
+        )
+        .await
+        .expect("session");
+    let expired = session_cookie("stale", 60, false);
+    let expired = expired.split(';').next().expect("cookie").to_owned();
+
+    let routes: [(&str, String, bool); 11] = [
+        ("GET", "/review".into(), false),
+        ("POST", "/review/next".into(), false),
+        ("GET", format!("/review/items/{id}"), false),
+        ("POST", format!("/review/items/{id}/claim"), false),
+        ("GET", format!("/review/items/{id}/photo"), false),
+        ("GET", format!("/review/items/{id}/mask.png"), false),
+        ("GET", format!("/review/items/{id}/framed.jpg"), false),
+        ("POST", format!("/review/items/{id}/skip"), false),
+        ("POST", format!("/review/items/{id}/decision"), false),
+        ("GET", "/supervisor".into(), true),
+        ("GET", "/supervisor/audit".into(), true),
+    ];
+    for (method, path, supervisors_only) in &routes {
+        for cookie in [
+            None,
+            Some("photocheck_session=forged"),
+            Some(expired.as_str()),
+        ] {
+            let (status, reply) = call(&api, method, path, cookie, "text/html", "").await;
+            assert_eq!(
+                status,
+                StatusCode::SEE_OTHER,
+                "{method} {path} with {cookie:?}"
+            );
+            assert!(
+                reply
+                    .location
+                    .as_deref()
+                    .is_some_and(|l| l.starts_with("/login?next=")),
+                "{path}: {:?}",
+                reply.location
+            );
+            let (status, _) = call(&api, method, path, cookie, "image/avif,image/*", "").await;
+            assert_eq!(
+                status,
+                StatusCode::UNAUTHORIZED,
+                "{method} {path} as an image, with {cookie:?}"
+            );
+        }
+        let (status, reply) = call(
+            &api,
+            method,
+            path,
+            Some(&reviewer),
+            "text/html",
+            &csrf_of(&reviewer),
+        )
+        .await;
+        if *supervisors_only {
+            assert_eq!(status, StatusCode::FORBIDDEN, "reviewer at {path}");
+        } else {
+            assert!(
+                allowed(status, &reply),
+                "reviewer at {path}: {status} {:?}",
+                reply.location
+            );
+        }
+        let (status, reply) = call(
+            &api,
+            method,
+            path,
+            Some(&supervisor),
+            "text/html",
+            &csrf_of(&supervisor),
+        )
+        .await;
+        assert!(
+            allowed(status, &reply),
+            "supervisor at {path}: {status} {:?}",
+            reply.location
+        );
+    }
+    // The photo itself, signed in.
+    let (status, _) = call(
+        &api,
+        "GET",
+        &format!("/review/items/{id}/photo"),
+        Some(&reviewer),
+        "image/*",
+        "",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    // Logged out: the same cookie opens nothing.
+    let (status, _) = call(
+        &api,
+        "POST",
+        "/logout",
+        Some(&reviewer),
+        "text/html",
+        &csrf_of(&reviewer),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (status, reply) = call(&api, "GET", "/review", Some(&reviewer), "text/html", "").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(reply.to_login());
+    let actions: Vec<String> = store
+        .audit_log(50)
+        .await
+        .expect("audit")
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    for a in ["login.failed", "login", "logout", "review.claim"] {
+        assert!(actions.iter().any(|x| x == a), "{a} in {actions:?}");
+    }
+
+    // Oversized fields are refused before anything is looked up, hashed or logged.
+    let logged = store.audit_log(500).await.expect("audit").len();
+    let huge_name = "x".repeat(10_000);
+    let (status, _) = login(&api, &huge_name, "a-long-password").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = login(&api, "anna", &"p".repeat(100_000)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        store.audit_log(500).await.expect("audit").len(),
+        logged,
+        "nothing written for an oversized login"
+    );
+    // A next= with a header split or another site falls back to the queue.
+    let (_, reply) = call(
+        &api,
+        "POST",
+        "/login",
+        Some(LOGIN_PAIR.0),
+        "text/html",
+        &format!(
+            "name=anna&password=a-long-password&next=%2Freview%0D%0ASet-Cookie%3A+x%3D1&{}",
+            LOGIN_PAIR.1
+        ),
+    )
+    .await;
+    assert_eq!(reply.location.as_deref(), Some("/review"));
+    assert!(reply.nosniff, "X-Content-Type-Options on every answer");
+    let (status, reply) = call(&api, "GET", "/no/such/route", None, "application/json", "").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(reply.nosniff, "X-Content-Type-Options on errors too");
+}
+
+/// A blank photo the engine sent to review, due in a day.
+async fn queued_item(api: &Api) -> uuid::Uuid {
+    let store = &api.state.store;
     let photo = photocheck_core::derive::jpeg(&image::RgbImage::from_pixel(
         260,
         378,
@@ -157,140 +345,7 @@ async fn every_review_route_refuses_strangers_and_the_wrong_role() {
         )
         .await
         .expect("record");
-
-    let (status, reply) = login(&api, "anna", "wrong-password").await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert!(reply.cookie.is_none(), "no cookie for a wrong password");
-    let (status, _) = login(&api, "nobody", "a-long-password").await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let (status, reply) = login(&api, "anna", "a-long-password").await;
-    assert_eq!(status, StatusCode::SEE_OTHER);
-    assert_eq!(reply.location.as_deref(), Some("/review"));
-    let reviewer = cookie_of(reply);
-    let supervisor = cookie_of(login(&api, "sam", "a-long-password").await.1);
-    // A session that ran out.
-    store
-        .create_session(
-            &token_hash("stale"),
-            "sam",
-            Utc::now() - Duration::minutes(1),
-        )
-        .await
-        .expect("session");
-    let expired = session_cookie("stale", 60, false);
-    let expired = expired.split(';').next().expect("cookie").to_owned();
-
-    let routes: [(&str, String, bool); 10] = [
-        ("GET", "/review".into(), false),
-        ("GET", "/review/next".into(), false),
-        ("GET", format!("/review/items/{id}"), false),
-        ("GET", format!("/review/items/{id}/photo"), false),
-        ("GET", format!("/review/items/{id}/mask.png"), false),
-        ("GET", format!("/review/items/{id}/framed.jpg"), false),
-        ("GET", format!("/review/items/{id}/skip"), false),
-        ("POST", format!("/review/items/{id}/decision"), false),
-        ("GET", "/supervisor".into(), true),
-        ("GET", "/supervisor/audit".into(), true),
-    ];
-    for (method, path, supervisors_only) in &routes {
-        for cookie in [
-            None,
-            Some("photocheck_session=forged"),
-            Some(expired.as_str()),
-        ] {
-            let (status, reply) = call(&api, method, path, cookie, "text/html", "").await;
-            assert_eq!(
-                status,
-                StatusCode::SEE_OTHER,
-                "{method} {path} with {cookie:?}"
-            );
-            assert!(
-                reply
-                    .location
-                    .as_deref()
-                    .is_some_and(|l| l.starts_with("/login?next=")),
-                "{path}: {:?}",
-                reply.location
-            );
-            let (status, _) = call(&api, method, path, cookie, "image/avif,image/*", "").await;
-            assert_eq!(
-                status,
-                StatusCode::UNAUTHORIZED,
-                "{method} {path} as an image, with {cookie:?}"
-            );
-        }
-        let (status, reply) = call(&api, method, path, Some(&reviewer), "text/html", "").await;
-        if *supervisors_only {
-            assert_eq!(status, StatusCode::FORBIDDEN, "reviewer at {path}");
-        } else {
-            assert!(
-                allowed(status, &reply),
-                "reviewer at {path}: {status} {:?}",
-                reply.location
-            );
-        }
-        let (status, reply) = call(&api, method, path, Some(&supervisor), "text/html", "").await;
-        assert!(
-            allowed(status, &reply),
-            "supervisor at {path}: {status} {:?}",
-            reply.location
-        );
-    }
-    // The photo itself, signed in.
-    let (status, _) = call(
-        &api,
-        "GET",
-        &format!("/review/items/{id}/photo"),
-        Some(&reviewer),
-        "image/*",
-        "",
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
-    // Logged out: the same cookie opens nothing.
-    let (status, _) = call(&api, "POST", "/logout", Some(&reviewer), "text/html", "").await;
-    assert_eq!(status, StatusCode::SEE_OTHER);
-    let (status, reply) = call(&api, "GET", "/review", Some(&reviewer), "text/html", "").await;
-    assert_eq!(status, StatusCode::SEE_OTHER);
-    assert!(reply.to_login());
-    let actions: Vec<String> = store
-        .audit_log(50)
-        .await
-        .expect("audit")
-        .into_iter()
-        .map(|e| e.action)
-        .collect();
-    for a in ["login.failed", "login", "logout", "review.claim"] {
-        assert!(actions.iter().any(|x| x == a), "{a} in {actions:?}");
-    }
-
-    // Oversized fields are refused before anything is looked up, hashed or logged.
-    let logged = store.audit_log(500).await.expect("audit").len();
-    let huge_name = "x".repeat(10_000);
-    let (status, _) = login(&api, &huge_name, "a-long-password").await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    let (status, _) = login(&api, "anna", &"p".repeat(100_000)).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(
-        store.audit_log(500).await.expect("audit").len(),
-        logged,
-        "nothing written for an oversized login"
-    );
-    // A next= with a header split or another site falls back to the queue.
-    let (_, reply) = call(
-        &api,
-        "POST",
-        "/login",
-        None,
-        "text/html",
-        "name=anna&password=a-long-password&next=%2Freview%0D%0ASet-Cookie%3A+x%3D1",
-    )
-    .await;
-    assert_eq!(reply.location.as_deref(), Some("/review"));
-    assert!(reply.nosniff, "X-Content-Type-Options on every answer");
-    let (status, reply) = call(&api, "GET", "/no/such/route", None, "application/json", "").await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    assert!(reply.nosniff, "X-Content-Type-Options on errors too");
+    id
 }
 
 /// The reviewer anna, password "a-long-password".
@@ -313,7 +368,11 @@ async fn login_from(state: &AppState, from: [u8; 4], name: &str, password: &str)
     let mut request = Request::post("/login")
         .header(header::ACCEPT, "text/html")
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from(format!("name={name}&password={password}")))
+        .header(header::COOKIE, LOGIN_PAIR.0)
+        .body(Body::from(format!(
+            "name={name}&password={password}&{}",
+            LOGIN_PAIR.1
+        )))
         .expect("request");
     request
         .extensions_mut()
@@ -401,7 +460,8 @@ async fn a_form_posted_from_another_origin_is_refused_before_it_does_anything() 
     let post = |origin: Option<&str>, forwarded: Option<&str>| {
         let mut request = Request::post("/login")
             .header(header::HOST, "review.example:8080")
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::COOKIE, LOGIN_PAIR.0);
         if let Some(o) = origin {
             request = request.header(header::ORIGIN, o);
         }
@@ -409,7 +469,10 @@ async fn a_form_posted_from_another_origin_is_refused_before_it_does_anything() 
             request = request.header("x-forwarded-host", f);
         }
         let request = request
-            .body(Body::from("name=anna&password=a-long-password"))
+            .body(Body::from(format!(
+                "name=anna&password=a-long-password&{}",
+                LOGIN_PAIR.1
+            )))
             .expect("request");
         let state = state.clone();
         async move {
@@ -448,4 +511,111 @@ async fn a_form_posted_from_another_origin_is_refused_before_it_does_anything() 
         StatusCode::SEE_OTHER
     );
     assert_eq!(post(None, None).await, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn state_changes_need_a_post_carrying_the_session_token() {
+    let api = api().await;
+    let store = &api.state.store;
+    add_anna(store).await;
+    let id = queued_item(&api).await;
+    let anna = cookie_of(login(&api, "anna", "a-long-password").await.1);
+    let claimed_by = || async {
+        store
+            .review_item(id)
+            .await
+            .expect("item")
+            .expect("queued")
+            .claimed_by
+    };
+
+    // Looking claims nothing; the old GET actions are gone.
+    let (status, _) = call(
+        &api,
+        "GET",
+        &format!("/review/items/{id}"),
+        Some(&anna),
+        "text/html",
+        "",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(claimed_by().await, None, "opening an item claims nothing");
+    for path in [
+        "/review/next".to_owned(),
+        format!("/review/items/{id}/skip"),
+    ] {
+        let (status, _) = call(&api, "GET", &path, Some(&anna), "text/html", "").await;
+        assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "GET {path}");
+    }
+
+    // A form with no token, or another session's, is refused and changes nothing.
+    let (_, other) = login(&api, "anna", "a-long-password").await;
+    let other_token = csrf_of(&cookie_of(other));
+    let decision = "decision=reject&reason=background-not-white";
+    for token in ["", "_csrf=", "_csrf=forged", other_token.as_str()] {
+        for (path, body) in [
+            (format!("/review/items/{id}/claim"), token.to_owned()),
+            ("/review/next".to_owned(), token.to_owned()),
+            (
+                format!("/review/items/{id}/decision"),
+                format!("{decision}&{token}"),
+            ),
+            ("/logout".to_owned(), token.to_owned()),
+        ] {
+            let (status, _) = call(&api, "POST", &path, Some(&anna), "text/html", &body).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "POST {path} with {token:?}");
+        }
+    }
+    assert_eq!(claimed_by().await, None);
+    assert!(store
+        .get(id)
+        .await
+        .expect("get")
+        .expect("stored")
+        .reviewed
+        .is_none());
+    let (status, _) = call(&api, "GET", "/review", Some(&anna), "text/html", "").await;
+    assert_eq!(status, StatusCode::OK, "still signed in");
+    // A login form without the token its page was given.
+    let (status, reply) = call(
+        &api,
+        "POST",
+        "/login",
+        Some("photocheck_login=one"),
+        "text/html",
+        "name=anna&password=a-long-password&_csrf=another",
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(!reply
+        .cookie
+        .is_some_and(|c| c.starts_with("photocheck_session")));
+
+    // With the token: claim, then decide.
+    let mine = csrf_of(&anna);
+    let (status, reply) = call(
+        &api,
+        "POST",
+        &format!("/review/items/{id}/claim"),
+        Some(&anna),
+        "text/html",
+        &mine,
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(reply.location, Some(format!("/review/items/{id}")));
+    assert_eq!(claimed_by().await.as_deref(), Some("anna"));
+    let (status, _) = call(
+        &api,
+        "POST",
+        &format!("/review/items/{id}/decision"),
+        Some(&anna),
+        "text/html",
+        &format!("{decision}&{mine}"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let reviewed = store.get(id).await.expect("get").expect("stored").reviewed;
+    assert_eq!(reviewed.expect("decided").decided_by, "anna");
 }

@@ -20,7 +20,8 @@ const LIMIT: usize = 100_000;
 pub struct Api {
     pub state: AppState,
     queue: EmbeddedQueue,
-    _dir: tempfile::TempDir,
+    /// The data folder: the database, and the uploads in `uploads/`.
+    pub dir: tempfile::TempDir,
 }
 
 pub async fn api() -> Api {
@@ -37,12 +38,9 @@ pub async fn api() -> Api {
         max_upload_bytes: LIMIT,
         worker: None,
         review: Arc::new(ReviewSettings::from_options(&Options::embedded(dir.path()))),
+        storage: Arc::new(photocheck_server::storage::StorageHealth::new(0)),
     };
-    Api {
-        state,
-        queue,
-        _dir: dir,
-    }
+    Api { state, queue, dir }
 }
 
 /// A multipart body from (name, content) parts; `photo` parts are sent as a file.
@@ -363,4 +361,145 @@ async fn operations_routes_answer() {
     ] {
         assert!(text.contains(metric), "{metric} missing from:\n{text}");
     }
+}
+
+async fn readyz(api: &Api) -> (StatusCode, serde_json::Value) {
+    send(
+        api,
+        Request::get("/readyz")
+            .body(Body::empty())
+            .expect("request"),
+    )
+    .await
+}
+
+fn blank_submission(applicant: &str) -> Request<Body> {
+    let photo = photocheck_core::derive::jpeg(&image::RgbImage::from_pixel(
+        260,
+        378,
+        image::Rgb([250, 250, 250]),
+    ))
+    .expect("jpeg");
+    Request::post(format!(
+        "/v1/submissions?applicant_id={applicant}&channel=album"
+    ))
+    .header("content-type", "image/jpeg")
+    .body(Body::from(photo))
+    .expect("request")
+}
+
+#[tokio::test]
+async fn a_store_that_cannot_write_refuses_keeps_nothing_and_recovers() {
+    let api = api().await;
+    let uploads = api.dir.path().join("uploads");
+    assert_eq!(readyz(&api).await.0, StatusCode::OK);
+
+    // The upload folder stops taking files (a file stands where the folder was: as a full disk,
+    // every write fails, whoever the process runs as).
+    std::fs::remove_dir_all(&uploads).expect("remove uploads");
+    std::fs::write(&uploads, b"not a folder").expect("block uploads");
+    let (status, body) = send(&api, blank_submission("DISK-1")).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert!(
+        api.state
+            .store
+            .open_submissions(10)
+            .await
+            .expect("open")
+            .is_empty(),
+        "no row for a photo that was not stored"
+    );
+    let (status, body) = readyz(&api).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["storage"]["writes_failing"], true, "{body}");
+
+    // Space is back: readiness probes a write, and uploads are taken again.
+    std::fs::remove_file(&uploads).expect("unblock");
+    std::fs::create_dir(&uploads).expect("uploads again");
+    let (status, body) = readyz(&api).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["storage"]["writes_failing"], false, "{body}");
+    let (status, body) = send(&api, blank_submission("DISK-2")).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let left: Vec<_> = std::fs::read_dir(&uploads)
+        .expect("list")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert_eq!(
+        left.len(),
+        1,
+        "the accepted photo and no probe or partial file: {left:?}"
+    );
+
+    // Too little free space is not ready either, and says how much there is.
+    let mut short = Api { ..api };
+    short.state.storage = Arc::new(photocheck_server::storage::StorageHealth::new(u64::MAX));
+    let (status, body) = readyz(&short).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert!(
+        body["storage"]["free_bytes"]
+            .as_u64()
+            .is_some_and(|f| f > 0),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn the_janitor_removes_uploads_no_submission_points_at() {
+    let api = api().await;
+    let (status, body) = send(&api, blank_submission("JANITOR-1")).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let id: Uuid = body["id"].as_str().expect("id").parse().expect("uuid");
+    let kept = api
+        .state
+        .store
+        .get(id)
+        .await
+        .expect("get")
+        .expect("row")
+        .blob_key;
+    // An API that died between storing a photo and its row, and a write cut off half way.
+    let orphan = api
+        .state
+        .uploads
+        .put(b"photo with no row")
+        .await
+        .expect("put");
+    let partial = api
+        .dir
+        .path()
+        .join("uploads")
+        .join(format!(".{orphan}.x.partial"));
+    std::fs::write(&partial, b"half").expect("partial");
+    let uploads = &api.state.uploads;
+    let store = &api.state.store;
+
+    // Younger than the grace period: kept (its row may be on the way).
+    let removed = photocheck_server::sweeper::remove_orphans(
+        store,
+        uploads,
+        std::time::Duration::from_secs(3600),
+    )
+    .await
+    .expect("janitor");
+    assert_eq!(removed, 0);
+    assert!(uploads.get(&orphan).await.is_ok());
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let removed = photocheck_server::sweeper::remove_orphans(
+        store,
+        uploads,
+        std::time::Duration::from_millis(10),
+    )
+    .await
+    .expect("janitor");
+    assert_eq!(removed, 1);
+    assert!(matches!(
+        uploads.get(&orphan).await,
+        Err(photocheck_store::BlobError::NotFound(_))
+    ));
+    assert!(!partial.exists(), "the partial file is gone too");
+    assert!(
+        uploads.get(&kept).await.is_ok(),
+        "a submission's photo stays"
+    );
 }

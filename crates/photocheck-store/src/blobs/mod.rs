@@ -122,6 +122,36 @@ impl Blobs {
             Blobs::S3(b) => b.get(key).await,
         }
     }
+
+    /// Removes the blob under `key`; one already gone is no error.
+    pub async fn delete(&self, key: &str) -> Result<(), BlobError> {
+        match self {
+            Blobs::Local(b) => b.delete(key).await,
+            Blobs::S3(b) => b.delete(key).await,
+        }
+    }
+
+    /// Up to `limit` keys of blobs written before `before`: what a janitor compares with the rows
+    /// that point at them. A local folder also drops the partial files of writes that died then.
+    pub async fn keys_older_than(
+        &self,
+        before: std::time::SystemTime,
+        limit: usize,
+    ) -> Result<Vec<String>, BlobError> {
+        match self {
+            Blobs::Local(b) => b.keys_older_than(before, limit).await,
+            Blobs::S3(b) => b.keys_older_than(before, limit).await,
+        }
+    }
+
+    /// Bytes free for writing where a local folder lives; `None` for a bucket, which has no such
+    /// limit to watch.
+    pub async fn free_bytes(&self) -> Result<Option<u64>, BlobError> {
+        match self {
+            Blobs::Local(b) => b.free_bytes().await.map(Some),
+            Blobs::S3(_) => Ok(None),
+        }
+    }
 }
 
 /// Keys are 32 hex digits: nothing a client sends can name a path or an object of its choosing.

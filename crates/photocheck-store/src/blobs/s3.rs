@@ -10,6 +10,9 @@ use object_store::{ObjectStore, PutPayload, RetryConfig};
 
 use super::{check_key, BlobError};
 
+/// Objects a janitor's listing reads per call.
+const LIST_PAGE: usize = 5000;
+
 /// One key prefix in one bucket.
 #[derive(Debug, Clone)]
 pub struct S3Blobs {
@@ -70,6 +73,41 @@ impl S3Blobs {
         };
         let bytes = found.bytes().await.map_err(|e| self.remote(e))?;
         Ok(bytes.to_vec())
+    }
+
+    pub(super) async fn delete(&self, key: &str) -> Result<(), BlobError> {
+        let path = self.path(key)?;
+        match self.store.delete(&path).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(self.remote(e)),
+        }
+    }
+
+    pub(super) async fn keys_older_than(
+        &self,
+        before: std::time::SystemTime,
+        limit: usize,
+    ) -> Result<Vec<String>, BlobError> {
+        use futures_util::StreamExt;
+        // A bucket lists in key order, and keys are random: each call reads a bounded page from a
+        // random key on, so repeated calls cover the bucket without listing millions at once.
+        let from = self.prefix.child(uuid::Uuid::new_v4().simple().to_string());
+        let before: chrono::DateTime<chrono::Utc> = before.into();
+        let mut listed = self
+            .store
+            .list_with_offset(Some(&self.prefix), &from)
+            .take(LIST_PAGE);
+        let mut keys = Vec::new();
+        while let Some(object) = listed.next().await {
+            let object = object.map_err(|e| self.remote(e))?;
+            let Some(key) = object.location.filename() else {
+                continue;
+            };
+            if object.last_modified < before && check_key(key).is_ok() && keys.len() < limit {
+                keys.push(key.to_owned());
+            }
+        }
+        Ok(keys)
     }
 
     fn path(&self, key: &str) -> Result<Path, BlobError> {

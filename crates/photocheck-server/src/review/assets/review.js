@@ -55,7 +55,8 @@
     var key = event.key.toLowerCase();
     if (key === "n") {
       var next = document.getElementById("skip") || document.getElementById("next");
-      if (next) { event.preventDefault(); window.location.href = next.href; }
+      // Both are form buttons: claiming and skipping change state, so they are POSTs.
+      if (next) { event.preventDefault(); next.click(); }
       return;
     }
     if (!form) return;
