@@ -82,18 +82,48 @@ pub struct AppState {
     pub review: Arc<crate::review::ReviewSettings>,
     /// Free space and failed writes of the blob store, for readiness.
     pub storage: Arc<crate::storage::StorageHealth>,
+    /// The intake's service token and per-client rate.
+    pub intake: Arc<crate::intake_gate::IntakeGate>,
 }
 
-/// The routes, with the body limit applied.
+/// Every route on one address: the intake API, the review pages and the operations routes.
 pub fn router(state: AppState) -> Router {
-    // Multipart framing and the text fields add a little to the photo itself.
-    let limit = state.max_upload_bytes + 64 * 1024;
+    finish(
+        intake_routes(&state)
+            .merge(ops_routes())
+            .merge(crate::review::routes()),
+        state,
+    )
+}
+
+/// The intake API alone, for its own address (`intake_listen`): the upload platform reaches it,
+/// and nothing else.
+pub fn intake_router(state: AppState) -> Router {
+    finish(intake_routes(&state).merge(probe_routes()), state)
+}
+
+/// The review pages and the operations routes, without the intake API.
+pub fn pages_router(state: AppState) -> Router {
+    finish(ops_routes().merge(crate::review::routes()), state)
+}
+
+/// The intake routes, behind the service token and the per-client rate.
+fn intake_routes(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/v1/submissions", post(submit))
         .route("/v1/submissions/{id}", get(status))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::intake_gate::gate,
+        ))
         .route("/openapi.json", get(openapi))
-        .merge(ops_routes())
-        .merge(crate::review::routes())
+}
+
+/// The fallback, the body limit and the headers every answer gets.
+fn finish(routes: Router<AppState>, state: AppState) -> Router {
+    // Multipart framing and the text fields add a little to the photo itself.
+    let limit = state.max_upload_bytes + 64 * 1024;
+    routes
         .fallback(|| async {
             ApiError::new(
                 StatusCode::NOT_FOUND,
@@ -118,8 +148,13 @@ async fn nosniff(mut response: Response) -> Response {
 
 /// Metrics, health and readiness: also all a multi-node worker serves.
 pub fn ops_routes() -> Router<AppState> {
+    probe_routes().route("/metrics", get(metrics))
+}
+
+/// Health and readiness, for a load balancer: also on the intake's own address, which does not
+/// show the metrics.
+fn probe_routes() -> Router<AppState> {
     Router::new()
-        .route("/metrics", get(metrics))
         .route(
             "/healthz",
             get(|| async { Json(json!({ "status": "ok" })) }),
@@ -181,6 +216,9 @@ fn multipart_error(e: MultipartError, limit: usize) -> ApiError {
     )
 }
 
+/// How long a submission's body may take to arrive: 15 MB at 128 KB/s.
+const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
 /// Text fields of a submission, from the multipart form or the query string of a raw upload.
 #[derive(Debug, Default, Deserialize)]
 struct Fields {
@@ -200,18 +238,38 @@ async fn submit(State(state): State<AppState>, request: Request) -> Result<Respo
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_ascii_lowercase();
-    let (fields, photo) = if content_type.starts_with("multipart/form-data") {
-        read_multipart(request, limit).await?
-    } else if content_type.starts_with("image/") || content_type == "application/octet-stream" {
-        let query = request.uri().query().unwrap_or("").to_owned();
-        let fields: Fields = serde_urlencoded(&query)?;
-        let body = Bytes::from_request(request, &())
+    let read = async {
+        if content_type.starts_with("multipart/form-data") {
+            read_multipart(request, limit).await
+        } else {
+            let query = request.uri().query().unwrap_or("").to_owned();
+            let fields: Fields = serde_urlencoded(&query)?;
+            let body = Bytes::from_request(request, &())
+                .await
+                .map_err(|e| match e.status() {
+                    StatusCode::PAYLOAD_TOO_LARGE => too_large(limit),
+                    _ => ApiError::bad("bad-body", e.body_text()),
+                })?;
+            Ok((fields, Some(body)))
+        }
+    };
+    let (fields, photo) = if content_type.starts_with("multipart/form-data")
+        || content_type.starts_with("image/")
+        || content_type == "application/octet-stream"
+    {
+        // A body trickled in to hold the connection is cut off; nothing is stored before it is whole.
+        tokio::time::timeout(BODY_READ_TIMEOUT, read)
             .await
-            .map_err(|e| match e.status() {
-                StatusCode::PAYLOAD_TOO_LARGE => too_large(limit),
-                _ => ApiError::bad("bad-body", e.body_text()),
-            })?;
-        (fields, Some(body))
+            .map_err(|_| {
+                ApiError::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "too-slow",
+                    format!(
+                        "the photo did not arrive within {} s",
+                        BODY_READ_TIMEOUT.as_secs()
+                    ),
+                )
+            })??
     } else {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,

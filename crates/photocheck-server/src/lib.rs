@@ -7,6 +7,7 @@
 //!   any number of each. The API's sweeper publishes submissions that were stored but never published.
 
 pub mod api;
+pub mod intake_gate;
 pub mod modes;
 pub mod review;
 pub mod storage;

@@ -22,6 +22,14 @@ use crate::sweeper::Sweeper;
 #[derive(Debug, Clone)]
 pub struct Options {
     pub listen: String,
+    /// The intake API's own address; with it, `listen` serves the review pages and the metrics and
+    /// the intake only this one (the upload platform's network reaches nothing else).
+    pub intake_listen: Option<String>,
+    /// The intake's service token and per-client rate.
+    pub intake: crate::intake_gate::IntakePolicy,
+    /// A client has this long to send a request's headers; a connection that trickles them (a
+    /// byte at a time, to hold sockets open) is closed.
+    pub header_read_timeout: Duration,
     /// `sqlite:PATH` or `postgres://...`.
     pub database: String,
     pub amqp: Option<String>,
@@ -58,6 +66,9 @@ impl Options {
     pub fn embedded(data: &std::path::Path) -> Options {
         Options {
             listen: "127.0.0.1:8080".to_owned(),
+            intake_listen: None,
+            intake: crate::intake_gate::IntakePolicy::default(),
+            header_read_timeout: Duration::from_secs(10),
             database: format!("sqlite:{}", data.join("photocheck.db").display()),
             amqp: None,
             blobs: BlobLocation::Folder(data.to_owned()),
@@ -96,6 +107,7 @@ impl Parts {
             worker,
             review: Arc::new(crate::review::ReviewSettings::from_options(o)),
             storage: Arc::new(crate::storage::StorageHealth::new(o.min_free_bytes)),
+            intake: Arc::new(crate::intake_gate::IntakeGate::new(o.intake.clone())),
         }
     }
 }
@@ -148,19 +160,106 @@ async fn listen(addr: &str) -> anyhow::Result<(TcpListener, SocketAddr)> {
     Ok((listener, local))
 }
 
+/// The intake API's own listener, when it has an address of its own.
+async fn intake_listener(o: &Options) -> anyhow::Result<Option<TcpListener>> {
+    let Some(addr) = &o.intake_listen else {
+        return Ok(None);
+    };
+    let (listener, local) = listen(addr).await?;
+    info!(addr = %local, "intake API listening on its own address");
+    eprintln!("intake API on http://{local} (review pages and metrics not served there)");
+    Ok(Some(listener))
+}
+
+/// Every route on `main`; or, with an intake listener, the intake there and the rest on `main`.
+async fn serve_routes(
+    o: &Options,
+    main: TcpListener,
+    intake: Option<TcpListener>,
+    state: AppState,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let timeout = o.header_read_timeout;
+    let Some(intake) = intake else {
+        return serve_http(main, api::router(state), timeout, shutdown).await;
+    };
+    let (pages, intake) = tokio::join!(
+        serve_http(
+            main,
+            api::pages_router(state.clone()),
+            timeout,
+            shutdown.clone()
+        ),
+        serve_http(intake, api::intake_router(state), timeout, shutdown.clone()),
+    );
+    pages.and(intake)
+}
+
+/// Connections served at once; further ones wait in the kernel's backlog.
+const MAX_CONNECTIONS: usize = 4096;
+/// How long a stop waits for requests in flight.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Serves `router` until `shutdown`, then lets requests in flight finish. HTTP/1 with a header
+/// read timeout and a bound on open connections; each request carries the peer's address (logins
+/// and the intake are limited per address).
 async fn serve_http(
     listener: TcpListener,
     router: axum::Router,
+    header_read_timeout: Duration,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    // The peer's address reaches the handlers: logins are throttled per address.
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown.cancelled_owned())
-    .await
-    .context("HTTP server")
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use tower::ServiceExt as _;
+
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(header_read_timeout);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    loop {
+        let slot = tokio::select! {
+            slot = Arc::clone(&slots).acquire_owned() => slot.context("connection slots closed")?,
+            () = shutdown.cancelled() => break,
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors, or a connection reset before it was taken: not fatal.
+                    warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = shutdown.cancelled() => break,
+        };
+        let service = router.clone().map_request(
+            move |mut request: axum::http::Request<hyper::body::Incoming>| {
+                request
+                    .extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                request
+            },
+        );
+        let connection = http.serve_connection(
+            TokioIo::new(stream),
+            hyper_util::service::TowerToHyperService::new(service),
+        );
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            let _ = connection.await;
+            drop(slot);
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        warn!("requests still in flight after {DRAIN_TIMEOUT:?}; stopping anyway");
+    }
+    Ok(())
 }
 
 /// The embedded mode: API and workers in one process on SQLite, a local folder and an in-process
@@ -190,9 +289,10 @@ pub async fn serve(o: Options, shutdown: CancellationToken) -> anyhow::Result<()
         Publisher::Embedded(queue.clone()),
         Some(Arc::clone(&worker)),
     );
+    let intake = intake_listener(&o).await?;
     let work = tokio::spawn(worker.run(Source::Embedded(queue), shutdown.clone()));
     let sweep = tokio::spawn(sweeper(&o, &parts, None).run(shutdown.clone()));
-    let http = serve_http(listener, api::router(state), shutdown.clone()).await;
+    let http = serve_routes(&o, listener, intake, state, shutdown.clone()).await;
     shutdown.cancel();
     work.await.context("worker task")?;
     sweep.await.context("sweeper task")?;
@@ -219,9 +319,10 @@ pub async fn run_api(o: Options, shutdown: CancellationToken) -> anyhow::Result<
     let (listener, addr) = listen(&o.listen).await?;
     info!(%addr, queue = %o.queue.name, "photocheck api listening");
     review_pages_hint(&parts.store, addr).await;
+    let intake = intake_listener(&o).await?;
     let state = parts.state(&o, Publisher::Rabbit(Arc::clone(&link)), None);
     let sweep = tokio::spawn(sweeper(&o, &parts, Some(link)).run(shutdown.clone()));
-    let http = serve_http(listener, api::router(state), shutdown.clone()).await;
+    let http = serve_routes(&o, listener, intake, state, shutdown.clone()).await;
     shutdown.cancel();
     sweep.await.context("sweeper task")?;
     http
@@ -245,7 +346,12 @@ pub async fn run_worker(o: Options, shutdown: CancellationToken) -> anyhow::Resu
         .with_state(state);
     // The ops server outlives the worker's drain only by the moment it takes to stop.
     let ops_stop = CancellationToken::new();
-    let ops_task = tokio::spawn(serve_http(listener, ops, ops_stop.clone()));
+    let ops_task = tokio::spawn(serve_http(
+        listener,
+        ops,
+        o.header_read_timeout,
+        ops_stop.clone(),
+    ));
     let tag = format!(
         "photocheck-worker-{}-{}",
         std::process::id(),

@@ -44,6 +44,8 @@ pub struct Metrics {
     pub calendar_gaps: Counter,
     /// Logins answered 429: locked out after failures, or every password-hashing slot busy.
     pub logins_turned_away: Counter,
+    /// Intake requests answered 429: a client over its rate.
+    pub intake_turned_away: Counter,
 }
 
 impl Metrics {
@@ -116,6 +118,12 @@ impl Metrics {
             "Logins answered 429: too many failures, or every password-hashing slot busy",
             logins_turned_away.clone(),
         );
+        let intake_turned_away = Counter::default();
+        registry.register(
+            "photocheck_intake_turned_away",
+            "Intake API requests answered 429 because the client was over its rate",
+            intake_turned_away.clone(),
+        );
         Metrics {
             registry,
             submissions,
@@ -129,6 +137,7 @@ impl Metrics {
             in_flight,
             calendar_gaps,
             logins_turned_away,
+            intake_turned_away,
         }
     }
 

@@ -21,6 +21,11 @@ pub struct ServiceArgs {
     /// Address to listen on (HTTP).
     #[arg(long, env = "PHOTOCHECK_LISTEN", value_name = "ADDR")]
     listen: Option<String>,
+    /// A separate address for the intake API (then --listen serves only the review pages and the
+    /// metrics). The intake's service token comes from PHOTOCHECK_INTAKE_TOKEN or the config's
+    /// intake_token_file, never from a flag other users could read.
+    #[arg(long, env = "PHOTOCHECK_INTAKE_LISTEN", value_name = "ADDR")]
+    intake_listen: Option<String>,
     /// Database: sqlite:PATH or postgres://USER@HOST/DB.
     #[arg(long, env = "PHOTOCHECK_DATABASE", value_name = "URL")]
     database: Option<String>,
@@ -63,6 +68,12 @@ pub struct ServeArgs {
 #[serde(deny_unknown_fields)]
 struct FileConfig {
     listen: Option<String>,
+    intake_listen: Option<String>,
+    /// A file holding the upload platform's token (first line).
+    intake_token_file: Option<PathBuf>,
+    /// Intake requests per second per client address (default 50), and the burst (default 100).
+    intake_rate_per_sec: Option<f64>,
+    intake_burst: Option<f64>,
     database: Option<String>,
     amqp: Option<String>,
     blobs: Option<String>,
@@ -115,6 +126,16 @@ fn options(mode: Mode, a: ServiceArgs, data: &Path, profile: Profile) -> Result<
         .listen
         .or(f.listen)
         .unwrap_or_else(|| default_listen.to_owned());
+    o.intake_listen = a.intake_listen.or(f.intake_listen);
+    o.intake.token = intake_token(f.intake_token_file.as_deref())?;
+    if let Some(r) = f.intake_rate_per_sec {
+        anyhow::ensure!(r > 0.0, "intake_rate_per_sec must be above 0");
+        o.intake.per_client_per_sec = r;
+    }
+    if let Some(b) = f.intake_burst {
+        anyhow::ensure!(b >= 1.0, "intake_burst must be at least 1");
+        o.intake.burst = b;
+    }
     let database = a.database.or(f.database);
     let blobs = match f.blobs {
         Some(b) if a.blobs.is_none() => Some(b.parse::<BlobLocation>()?),
@@ -191,6 +212,26 @@ fn options(mode: Mode, a: ServiceArgs, data: &Path, profile: Profile) -> Result<
         o.orphan_grace = Duration::from_secs(m * 60);
     }
     Ok(o)
+}
+
+/// The intake's service token: PHOTOCHECK_INTAKE_TOKEN, else the first line of the file.
+fn intake_token(file: Option<&Path>) -> Result<Option<String>> {
+    let token = match (std::env::var("PHOTOCHECK_INTAKE_TOKEN").ok(), file) {
+        (Some(t), _) => t,
+        (None, Some(path)) => std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read intake_token_file {}", path.display()))?
+            .lines()
+            .next()
+            .unwrap_or("")
+            .to_owned(),
+        (None, None) => return Ok(None),
+    };
+    let token = token.trim().to_owned();
+    anyhow::ensure!(
+        token.len() >= 32,
+        "the intake token must be at least 32 characters (e.g. `openssl rand -hex 32`)"
+    );
+    Ok(Some(token))
 }
 
 pub fn serve(args: ServeArgs, profile: Profile) -> Result<()> {

@@ -39,6 +39,9 @@ pub async fn api() -> Api {
         worker: None,
         review: Arc::new(ReviewSettings::from_options(&Options::embedded(dir.path()))),
         storage: Arc::new(photocheck_server::storage::StorageHealth::new(0)),
+        intake: Arc::new(photocheck_server::intake_gate::IntakeGate::new(
+            Default::default(),
+        )),
     };
     Api { state, queue, dir }
 }

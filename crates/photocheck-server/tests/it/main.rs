@@ -6,6 +6,7 @@
 mod access;
 mod api;
 mod browser;
+mod intake;
 mod pipeline;
 
 use std::path::PathBuf;
