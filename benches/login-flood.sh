@@ -23,7 +23,8 @@ SERVER=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
 
 rss() { awk '/VmHWM/ {print int($2/1024) " MB"}' "/proc/$SERVER/status"; }
-login() { curl -s -o /dev/null -w '%{http_code}\n' --data "name=$1&password=$2" "http://127.0.0.1:$PORT/login"; }
+# The login form's CSRF pair (its cookie and the field echoing it), as a script that read the form once.
+login() { curl -s -o /dev/null -w '%{http_code}\n' -b photocheck_login=bench --data "name=$1&password=$2&_csrf=bench" "http://127.0.0.1:$PORT/login"; }
 export -f login
 export PORT
 
