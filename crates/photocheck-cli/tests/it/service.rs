@@ -12,13 +12,9 @@ use photocheck_queue::testing::EventInbox;
 use photocheck_store::{testing, Status, Store};
 use photocheck_store::{BlobError, Blobs, S3Blobs};
 use photocheck_worker::archive_key;
-use tokio::sync::RwLock;
 use uuid::Uuid;
 
 use crate::{photocheck, real_photos};
-
-/// Tests that restart the broker take this for writing; the others that use RabbitMQ, for reading.
-static BROKER: RwLock<()> = RwLock::const_new(());
 
 const POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/test";
 const AMQP: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
@@ -213,6 +209,7 @@ struct Node {
     envs: Vec<(&'static str, String)>,
     store: Store,
     queue: String,
+    amqp: String,
     dir: tempfile::TempDir,
 }
 
@@ -229,6 +226,11 @@ impl Node {
     }
 
     async fn with_blobs(blobs: BlobsAt) -> Node {
+        Node::on(blobs, env_or("PHOTOCHECK_TEST_AMQP", AMQP)).await
+    }
+
+    /// A node on the broker at `amqp`.
+    async fn on(blobs: BlobsAt, amqp: String) -> Node {
         let dir = tempfile::tempdir().expect("temp dir");
         let database = photocheck_store::testing::fresh_postgres_schema(&env_or(
             "PHOTOCHECK_TEST_POSTGRES",
@@ -247,7 +249,7 @@ impl Node {
         .expect("config");
         let mut envs = vec![
             ("PHOTOCHECK_DATABASE", database.clone()),
-            ("PHOTOCHECK_AMQP", env_or("PHOTOCHECK_TEST_AMQP", AMQP)),
+            ("PHOTOCHECK_AMQP", amqp.clone()),
             ("PHOTOCHECK_QUEUE", queue.clone()),
             ("PHOTOCHECK_CONFIG", config.display().to_string()),
         ];
@@ -271,6 +273,7 @@ impl Node {
             envs,
             store: Store::connect(&database).await.expect("store"),
             queue,
+            amqp,
             dir,
         }
     }
@@ -292,10 +295,7 @@ impl Node {
     async fn cleanup(&self) {
         let mut config = photocheck_queue::QueueConfig::named(&self.queue);
         config.events_exchange = format!("{}.results", self.queue);
-        if let Ok(q) =
-            photocheck_queue::RabbitQueue::connect(&env_or("PHOTOCHECK_TEST_AMQP", AMQP), config)
-                .await
-        {
+        if let Ok(q) = photocheck_queue::RabbitQueue::connect(&self.amqp, config).await {
             let _ = q.delete_queues().await;
         }
     }
@@ -304,7 +304,6 @@ impl Node {
 #[tokio::test]
 async fn a_worker_killed_mid_job_leaves_every_submission_decided_once() {
     let Some(photos) = photos(20) else { return };
-    let _shared = BROKER.read().await;
     let node = Node::new().await;
     let (api, api_proc) = node.start("api", "api", &[]);
     wait_ready(&api, &api_proc).await;
@@ -345,37 +344,106 @@ async fn a_worker_killed_mid_job_leaves_every_submission_decided_once() {
     node.cleanup().await;
 }
 
-fn rabbitmqctl(args: &[&str]) {
-    let out = std::process::Command::new("rabbitmqctl")
-        .args(args)
-        .output()
-        .expect("rabbitmqctl runs (RabbitMQ is installed on this project's machines)");
-    assert!(
-        out.status.success(),
-        "rabbitmqctl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+/// A RabbitMQ node of the test's own: its own AMQP and distribution ports, data folder and Erlang
+/// cookie (in its own HOME), so stopping it touches neither the other tests' broker nor whatever
+/// broker the machine runs. Stopped when dropped, even when the test fails.
+struct PrivateBroker {
+    dir: tempfile::TempDir,
+    port: u16,
+    dist_port: u16,
+    child: Option<Child>,
 }
 
-/// The broker's app stopped until this is dropped, even when the test fails in between: later tests
-/// (and the next CI run) find it running.
-struct BrokerStopped;
+impl PrivateBroker {
+    /// The server and control scripts: Debian's unwrapped ones (its /usr/sbin wrappers switch to
+    /// the `rabbitmq` user and the shared node), else whatever is on PATH.
+    fn tool(name: &str) -> PathBuf {
+        let debian = Path::new("/usr/lib/rabbitmq/bin").join(name);
+        if debian.exists() {
+            debian
+        } else {
+            PathBuf::from(name)
+        }
+    }
 
-impl BrokerStopped {
-    fn now() -> BrokerStopped {
-        rabbitmqctl(&["stop_app"]);
-        BrokerStopped
+    async fn start() -> PrivateBroker {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("enabled_plugins"), "[].\n").expect("plugins file");
+        let mut broker = PrivateBroker {
+            dir,
+            port: free_port(),
+            dist_port: free_port(),
+            child: None,
+        };
+        broker.boot().await;
+        broker
+    }
+
+    fn node(&self) -> String {
+        format!("photocheck-test-{}@localhost", self.port)
+    }
+
+    fn env(&self) -> Vec<(&'static str, String)> {
+        let d = self.dir.path();
+        vec![
+            ("HOME", d.display().to_string()),
+            ("RABBITMQ_NODENAME", self.node()),
+            ("RABBITMQ_NODE_PORT", self.port.to_string()),
+            ("RABBITMQ_DIST_PORT", self.dist_port.to_string()),
+            ("RABBITMQ_MNESIA_BASE", d.join("mnesia").display().to_string()),
+            ("RABBITMQ_LOG_BASE", d.join("log").display().to_string()),
+            ("RABBITMQ_ENABLED_PLUGINS_FILE", d.join("enabled_plugins").display().to_string()),
+            ("RABBITMQ_CONFIG_FILE", d.join("rabbitmq").display().to_string()),
+            ("RABBITMQ_ADVANCED_CONFIG_FILE", d.join("advanced.config").display().to_string()),
+        ]
+    }
+
+    fn url(&self) -> String {
+        format!("amqp://guest:guest@127.0.0.1:{}/%2f", self.port)
+    }
+
+    /// Starts the node on its data folder (again, after a stop) and waits for its AMQP port.
+    async fn boot(&mut self) {
+        let log = std::fs::File::create(self.dir.path().join("server.log")).expect("log file");
+        let child = std::process::Command::new(Self::tool("rabbitmq-server"))
+            .envs(self.env())
+            .current_dir(self.dir.path())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("rabbitmq-server starts (RabbitMQ is installed on this project's machines)");
+        self.child = Some(child);
+        for _ in 0..600 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", self.port)).await.is_ok() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!(
+            "the private RabbitMQ node did not listen within 60 s:\n{}",
+            std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+        );
+    }
+
+    /// Stops the node the way an operator restarting it does, then waits for its process.
+    fn stop(&mut self) {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        let _ = std::process::Command::new(Self::tool("rabbitmqctl"))
+            .envs(self.env())
+            .args(["-n", &self.node(), "stop"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        let _ = child.kill();
+        let _ = child.wait();
     }
 }
 
-impl Drop for BrokerStopped {
+impl Drop for PrivateBroker {
     fn drop(&mut self) {
-        let _ = std::process::Command::new("rabbitmqctl")
-            .arg("start_app")
-            .status();
-        let _ = std::process::Command::new("rabbitmqctl")
-            .arg("await_startup")
-            .status();
+        self.stop();
     }
 }
 
@@ -383,7 +451,8 @@ impl Drop for BrokerStopped {
 async fn workers_and_the_api_carry_on_after_a_broker_restart_under_load() {
     let Some(photos) = photos(40) else { return };
     let _exclusive = BROKER.write().await;
-    let node = Node::new().await;
+    let mut broker = PrivateBroker::start().await;
+    let node = Node::on(BlobsAt::Folder, broker.url()).await;
     let (api, api_proc) = node.start("api", "api", &[]);
     wait_ready(&api, &api_proc).await;
     let (ops, worker) = node.start("worker", "worker", &["--concurrency", "2"]);
@@ -393,12 +462,12 @@ async fn workers_and_the_api_carry_on_after_a_broker_restart_under_load() {
     for (i, p) in photos[..20].iter().enumerate() {
         ids.push(submit(&api, p, &format!("R-{i}")).await);
     }
-    let stopped = BrokerStopped::now();
+    broker.stop();
     // Submissions while the broker is down are stored and accepted; the sweeper publishes them.
     for (i, p) in photos[20..30].iter().enumerate() {
         ids.push(submit(&api, p, &format!("R-down-{i}")).await);
     }
-    drop(stopped);
+    broker.boot().await;
     for (i, p) in photos[30..].iter().enumerate() {
         ids.push(submit(&api, p, &format!("R-after-{i}")).await);
     }
@@ -420,7 +489,6 @@ async fn workers_and_the_api_carry_on_after_a_broker_restart_under_load() {
 #[tokio::test]
 async fn an_approved_photo_gets_its_archive_copy_in_s3_and_an_approved_event() {
     let Some(dir) = real_photos() else { return };
-    let _shared = BROKER.read().await;
     let node = Node::with_blobs(BlobsAt::S3).await;
     let default = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR"))
