@@ -390,11 +390,23 @@ impl PrivateBroker {
             ("RABBITMQ_NODENAME", self.node()),
             ("RABBITMQ_NODE_PORT", self.port.to_string()),
             ("RABBITMQ_DIST_PORT", self.dist_port.to_string()),
-            ("RABBITMQ_MNESIA_BASE", d.join("mnesia").display().to_string()),
+            (
+                "RABBITMQ_MNESIA_BASE",
+                d.join("mnesia").display().to_string(),
+            ),
             ("RABBITMQ_LOG_BASE", d.join("log").display().to_string()),
-            ("RABBITMQ_ENABLED_PLUGINS_FILE", d.join("enabled_plugins").display().to_string()),
-            ("RABBITMQ_CONFIG_FILE", d.join("rabbitmq").display().to_string()),
-            ("RABBITMQ_ADVANCED_CONFIG_FILE", d.join("advanced.config").display().to_string()),
+            (
+                "RABBITMQ_ENABLED_PLUGINS_FILE",
+                d.join("enabled_plugins").display().to_string(),
+            ),
+            (
+                "RABBITMQ_CONFIG_FILE",
+                d.join("rabbitmq").display().to_string(),
+            ),
+            (
+                "RABBITMQ_ADVANCED_CONFIG_FILE",
+                d.join("advanced.config").display().to_string(),
+            ),
         ]
     }
 
@@ -405,8 +417,11 @@ impl PrivateBroker {
     /// Starts the node on its data folder (again, after a stop) and waits for its AMQP port.
     async fn boot(&mut self) {
         let log = std::fs::File::create(self.dir.path().join("server.log")).expect("log file");
+        use std::os::unix::process::CommandExt as _;
         let child = std::process::Command::new(Self::tool("rabbitmq-server"))
             .envs(self.env())
+            // A group of its own: the Erlang VM under the script goes with it whatever happens.
+            .process_group(0)
             .current_dir(self.dir.path())
             .stdout(log.try_clone().expect("log"))
             .stderr(log)
@@ -414,7 +429,10 @@ impl PrivateBroker {
             .expect("rabbitmq-server starts (RabbitMQ is installed on this project's machines)");
         self.child = Some(child);
         for _ in 0..600 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", self.port)).await.is_ok() {
+            if tokio::net::TcpStream::connect(("127.0.0.1", self.port))
+                .await
+                .is_ok()
+            {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -436,7 +454,10 @@ impl PrivateBroker {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status();
-        let _ = child.kill();
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", child.id())])
+            .stderr(Stdio::null())
+            .status();
         let _ = child.wait();
     }
 }
@@ -450,7 +471,6 @@ impl Drop for PrivateBroker {
 #[tokio::test]
 async fn workers_and_the_api_carry_on_after_a_broker_restart_under_load() {
     let Some(photos) = photos(40) else { return };
-    let _exclusive = BROKER.write().await;
     let mut broker = PrivateBroker::start().await;
     let node = Node::on(BlobsAt::Folder, broker.url()).await;
     let (api, api_proc) = node.start("api", "api", &[]);
