@@ -1,1 +1,202 @@
+//! The worker on one job at a time, deterministically: the in-process queue, SQLite and a blob
+//! folder (the embedded mode's real parts), each delivery handed to `Worker::handle` by the test.
+//! A job is processed once; a redelivery of a decided job changes nothing; a job that fails for a
+//! while is retried, then given up on with its reason; a job that can never succeed is
+//! dead-lettered at once.
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use photocheck_calendar::Calendar;
+use photocheck_core::Profile;
+use photocheck_queue::{EmbeddedDelivery, EmbeddedQueue, Job, QueueConfig};
+use photocheck_store::{BlobLocation, Blobs, Channel, NewSubmission, Status, Store};
+use photocheck_worker::{Metrics, Settings, Worker};
+use uuid::Uuid;
+
+const MAX_ATTEMPTS: u32 = 3;
+
+struct Bench {
+    worker: Worker,
+    queue: EmbeddedQueue,
+    store: Store,
+    uploads: Blobs,
+    metrics: Arc<Metrics>,
+    _dir: tempfile::TempDir,
+}
+
+async fn bench() -> Bench {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::connect(&format!(
+        "sqlite:{}",
+        dir.path().join("photocheck.db").display()
+    ))
+    .await
+    .expect("SQLite");
+    let at = BlobLocation::Folder(dir.path().to_owned());
+    let uploads = Blobs::open(&at, "uploads").await.expect("uploads");
+    let metrics = Arc::new(Metrics::new());
+    let worker = Worker::new(Settings {
+        store: store.clone(),
+        uploads: uploads.clone(),
+        archive: Blobs::open(&at, "archive").await.expect("archive"),
+        profile: Arc::new(Profile::default_profile()),
+        events: None,
+        metrics: Arc::clone(&metrics),
+        max_attempts: MAX_ATTEMPTS,
+        calendar: Arc::new(Calendar::builtin()),
+        audit_share: 0.0,
+        checks_at_once: 1,
+    });
+    let queue = EmbeddedQueue::new(QueueConfig {
+        max_attempts: MAX_ATTEMPTS,
+        retry_delay: Duration::from_millis(10),
+        ..QueueConfig::default()
+    });
+    Bench {
+        worker,
+        queue,
+        store,
+        uploads,
+        metrics,
+        _dir: dir,
+    }
+}
+
+impl Bench {
+    /// A submission of a blank photo (no face: the engine rejects it), or of `blob_key` as given.
+    async fn submit(&self, blob_key: Option<&str>) -> Uuid {
+        let blob_key = match blob_key {
+            Some(k) => k.to_owned(),
+            None => {
+                let blank = photocheck_core::derive::jpeg(&image::RgbImage::from_pixel(
+                    260,
+                    378,
+                    image::Rgb([250, 250, 250]),
+                ))
+                .expect("jpeg");
+                self.uploads.put(&blank).await.expect("upload")
+            }
+        };
+        self.store
+            .insert_submission(&NewSubmission {
+                applicant_id: format!("W-{}", Uuid::new_v4().simple()),
+                licence_no: None,
+                channel: Channel::Album,
+                blob_key,
+                received_at: Utc::now(),
+            })
+            .await
+            .expect("insert")
+            .id
+    }
+
+    async fn next(&self) -> EmbeddedDelivery {
+        tokio::time::timeout(Duration::from_secs(5), self.queue.next())
+            .await
+            .expect("a job within 5 s")
+            .expect("queue open")
+    }
+
+    /// Takes the next delivery and lets the worker handle it to the end (ack, retry or dead letter).
+    async fn handle_next(&self) -> Job {
+        let delivery = self.next().await;
+        let job = delivery.job();
+        self.worker
+            .handle(photocheck_queue::Delivery::Embedded(delivery))
+            .await;
+        job
+    }
+
+    async fn decided_events(&self, id: Uuid) -> usize {
+        self.store
+            .events(id)
+            .await
+            .expect("events")
+            .iter()
+            .filter(|e| e.kind == "decided")
+            .count()
+    }
+
+    fn metric(&self, name: &str) -> String {
+        self.metrics
+            .encode()
+            .lines()
+            .filter(|l| l.starts_with(name))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+#[tokio::test]
+async fn a_job_is_processed_once_and_a_redelivery_changes_nothing() {
+    let b = bench().await;
+    let id = b.submit(None).await;
+    b.queue.publish(Job::new(id));
+    b.handle_next().await;
+    let s = b.store.get(id).await.expect("get").expect("stored");
+    assert_eq!(s.status, Status::Decided);
+    let result = s.result.expect("a result");
+    assert_eq!(result.decision, "reject", "a blank photo has no face");
+    assert_eq!(result.decided_by, "engine");
+    assert_eq!(b.queue.depth(), 0, "acked, not queued again");
+    assert_eq!(b.decided_events(id).await, 1);
+
+    // The broker delivers it again (a worker died before its ack): the stored result stands.
+    b.queue.publish(Job::new(id));
+    b.handle_next().await;
+    let again = b.store.get(id).await.expect("get").expect("stored");
+    assert_eq!(again.result.expect("result").decided_at, result.decided_at);
+    assert_eq!(b.decided_events(id).await, 1, "still one decision");
+    assert_eq!(b.queue.depth(), 0);
+    assert_eq!(b.queue.dead_letters(), 0);
+    assert!(
+        b.metric("photocheck_decisions_total").contains("} 1"),
+        "counted once: {}",
+        b.metric("photocheck_decisions_total")
+    );
+}
+
+#[tokio::test]
+async fn a_job_that_keeps_failing_is_retried_then_given_up_with_its_reason() {
+    let b = bench().await;
+    // Its photo is missing from the blob store: a transient failure (a store that may come back).
+    let id = b.submit(Some("0123456789abcdef0123456789abcdef")).await;
+    b.queue.publish(Job::new(id));
+    let mut attempts = Vec::new();
+    for _ in 0..MAX_ATTEMPTS {
+        attempts.push(b.handle_next().await.attempt);
+        let s = b.store.get(id).await.expect("get").expect("stored");
+        assert!(s.result.is_none());
+    }
+    assert_eq!(attempts, [0, 1, 2], "each retry is the next attempt");
+    let s = b.store.get(id).await.expect("get").expect("stored");
+    assert_eq!(s.status, Status::Failed);
+    let failure = s.failure.expect("the reason is kept");
+    assert!(
+        failure.contains("cannot be read") && failure.contains("gave up after 3 attempts"),
+        "{failure}"
+    );
+    assert_eq!(b.queue.dead_letters(), 1);
+    assert_eq!(b.queue.depth(), 0);
+    assert!(
+        b.metric("photocheck_retries_total").ends_with(" 2"),
+        "{}",
+        b.metric("photocheck_retries_total")
+    );
+}
+
+#[tokio::test]
+async fn a_job_that_can_never_succeed_is_dead_lettered_at_once() {
+    let b = bench().await;
+    // No such submission: nothing to retry for.
+    b.queue.publish(Job::new(Uuid::new_v4()));
+    let job = b.handle_next().await;
+    assert_eq!(job.attempt, 0);
+    assert_eq!(b.queue.dead_letters(), 1);
+    assert_eq!(b.queue.depth(), 0);
+    // Nor does it come back after the retry delay.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(b.queue.depth(), 0);
+}
