@@ -73,6 +73,8 @@ impl Publisher {
 pub struct AppState {
     pub store: Store,
     pub uploads: Blobs,
+    /// The background overlays the worker stored at decision time.
+    pub overlays: Blobs,
     pub publisher: Publisher,
     pub metrics: Arc<Metrics>,
     /// Largest photo accepted, bytes.

@@ -93,6 +93,7 @@ struct Parts {
     store: Store,
     uploads: Blobs,
     archive: Blobs,
+    overlays: Blobs,
     metrics: Arc<Metrics>,
 }
 
@@ -101,6 +102,7 @@ impl Parts {
         AppState {
             store: self.store.clone(),
             uploads: self.uploads.clone(),
+            overlays: self.overlays.clone(),
             publisher,
             metrics: Arc::clone(&self.metrics),
             max_upload_bytes: o.max_upload_bytes,
@@ -118,10 +120,12 @@ async fn open_parts(o: &Options) -> anyhow::Result<Parts> {
         .with_context(|| format!("opening the database {}", redact(&o.database)))?;
     let uploads = Blobs::open(&o.blobs, "uploads").await?;
     let archive = Blobs::open(&o.blobs, "archive").await?;
+    let overlays = Blobs::open(&o.blobs, "overlays").await?;
     Ok(Parts {
         store,
         uploads,
         archive,
+        overlays,
         metrics: Arc::new(Metrics::new()),
     })
 }
@@ -131,6 +135,7 @@ fn worker(o: &Options, p: &Parts, events: Option<Arc<RabbitLink>>) -> Arc<Worker
         store: p.store.clone(),
         uploads: p.uploads.clone(),
         archive: p.archive.clone(),
+        overlays: p.overlays.clone(),
         profile: Arc::clone(&o.profile),
         events,
         metrics: Arc::clone(&p.metrics),

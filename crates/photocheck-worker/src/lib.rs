@@ -36,6 +36,9 @@ pub struct Settings {
     pub uploads: Blobs,
     /// Archive copies of approved photos, under the submission id.
     pub archive: Blobs,
+    /// What the engine took for background, as a transparent PNG under the submission id, for the
+    /// reviewer's page: written at decision time, so the API never runs the engine again.
+    pub overlays: Blobs,
     pub profile: Arc<Profile>,
     /// Where result events go; `None` in the embedded mode, whose event log is the database's.
     pub events: Option<Arc<RabbitLink>>,
@@ -343,9 +346,10 @@ impl Worker {
             .await
             .map_err(|e| Failure::Transient(format!("no check slot: {e}")))?;
         let started = Instant::now();
-        let (report, archive) = tokio::task::spawn_blocking(move || check(&bytes, &profile, &ctx))
-            .await
-            .map_err(|e| Failure::Transient(format!("the check task was lost: {e}")))?;
+        let (report, archive, overlay) =
+            tokio::task::spawn_blocking(move || check(&bytes, &profile, &ctx))
+                .await
+                .map_err(|e| Failure::Transient(format!("the check task was lost: {e}")))?;
         drop(slot);
         self.s
             .metrics
@@ -359,6 +363,12 @@ impl Worker {
             decided_by: "engine".to_owned(),
             decided_at: Utc::now(),
         };
+        if let Some(png) = overlay {
+            // A reviewer's aid: without it the page says so, and the decision still stands.
+            if let Err(e) = self.s.overlays.put_at(&archive_key(id), &png).await {
+                warn!(%id, error = %e, "background overlay not stored");
+            }
+        }
         match archive {
             Some(Ok(copy)) => self.s.archive.put_at(&archive_key(id), &copy.jpeg).await?,
             Some(Err(e)) => {
@@ -531,7 +541,9 @@ pub fn archive_key(id: Uuid) -> String {
     id.simple().to_string()
 }
 
-/// The engine, guarded: a panic becomes a `review` report. For an approved photo, also its archive
+/// The engine, guarded: a panic becomes a `review` report. For a photo a person may look at (sent
+/// to review, or approved and so possibly audited), also the background overlay as PNG; for an
+/// approved photo, also its archive
 /// copy, made from the judged photo the check already decoded: the upload, or its framed crop.
 fn check(
     bytes: &[u8],
@@ -540,19 +552,32 @@ fn check(
 ) -> (
     Report,
     Option<Result<archive::ArchiveCopy, archive::ArchiveError>>,
+    Option<Vec<u8>>,
 ) {
     let run = AssertUnwindSafe(|| {
         let (report, analysis) = photocheck_core::analyse(bytes, profile, ctx);
+        let overlay = match (&report.decision, &analysis) {
+            (Outcome::Review | Outcome::Approve, Some(a)) => {
+                photocheck_core::annotate::background_layer(a).and_then(|layer| {
+                    let mut png = std::io::Cursor::new(Vec::new());
+                    layer
+                        .write_to(&mut png, image::ImageFormat::Png)
+                        .ok()
+                        .map(|()| png.into_inner())
+                })
+            }
+            _ => None,
+        };
         let copy = match (&report.decision, analysis) {
             (Outcome::Approve, Some(a)) => Some(archive::from_image(&a.image, profile)),
             _ => None,
         };
-        (report, copy)
+        (report, copy, overlay)
     });
     std::panic::catch_unwind(run).unwrap_or_else(|panic| {
         let why = photocheck_core::panic_message(panic.as_ref());
         error!(why, "the check panicked; sending the photo to review");
-        (Report::check_failed(&why, profile), None)
+        (Report::check_failed(&why, profile), None, None)
     })
 }
 

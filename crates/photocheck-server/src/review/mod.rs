@@ -20,7 +20,7 @@ use std::time::Instant;
 
 use chrono::{DateTime, Duration, FixedOffset, Utc};
 use photocheck_calendar::Calendar;
-use photocheck_core::{Context, Profile, Report};
+use photocheck_core::{Profile, Report};
 use photocheck_store::{Account, ReviewItem, ReviewerDecision, Role};
 use serde::Deserialize;
 use tracing::warn;
@@ -654,33 +654,36 @@ async fn framed(
     }
 }
 
-/// What the engine took for background, as a transparent PNG to lay over the photo.
+/// What the engine took for background, as a transparent PNG to lay over the photo: the layer the
+/// worker stored when it decided. The engine never runs here: a page view costs a file read.
 async fn mask(
     State(state): State<AppState>,
     Reviewer(me): Reviewer,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let bytes = photo_bytes(&state, &me, &id).await?;
-    let profile = Arc::clone(&state.review.profile);
-    let png = tokio::task::spawn_blocking(move || {
-        let ctx = Context::on(Utc::now().date_naive());
-        let (_, analysis) = photocheck_core::analyse(&bytes, &profile, &ctx);
-        let layer = analysis
-            .as_ref()
-            .and_then(photocheck_core::annotate::background_layer)?;
-        let mut out = std::io::Cursor::new(Vec::new());
-        layer.write_to(&mut out, image::ImageFormat::Png).ok()?;
-        Some(out.into_inner())
-    })
-    .await
-    .map_err(unavailable)?;
-    match png {
-        Some(png) => Ok(([(header::CONTENT_TYPE, "image/png")], png).into_response()),
-        None => Err(PageError(
+    let uuid = parse_id(&id)?;
+    if me.role != Role::Supervisor
+        && state
+            .store
+            .review_item(uuid)
+            .await
+            .map_err(unavailable)?
+            .is_none()
+    {
+        return Err(not_found());
+    }
+    match state
+        .overlays
+        .get(&photocheck_worker::archive_key(uuid))
+        .await
+    {
+        Ok(png) => Ok(([(header::CONTENT_TYPE, "image/png")], png).into_response()),
+        Err(photocheck_store::BlobError::NotFound(_)) => Err(PageError(
             StatusCode::NOT_FOUND,
             "无背景图层",
-            "引擎未能分割此照片。".into(),
+            "引擎未能分割此照片，或此照片在保存图层之前已判定。".into(),
         )),
+        Err(e) => Err(unavailable(e)),
     }
 }
 

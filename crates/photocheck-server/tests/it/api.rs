@@ -33,6 +33,9 @@ pub async fn api() -> Api {
         uploads: Blobs::open(&BlobLocation::Folder(dir.path().to_owned()), "uploads")
             .await
             .expect("blobs"),
+        overlays: Blobs::open(&BlobLocation::Folder(dir.path().to_owned()), "overlays")
+            .await
+            .expect("blobs"),
         publisher: Publisher::Embedded(queue.clone()),
         metrics: Arc::new(Metrics::new()),
         max_upload_bytes: LIMIT,

@@ -162,6 +162,15 @@ async fn a_reviewer_rejects_an_item_with_the_keyboard_only() {
     })
     .await;
     assert_eq!(framed, serde_json::json!([260, 378]), "the framed photo");
+    // The background overlay is the one the worker stored when it decided (the API runs no engine).
+    let mask = client
+        .execute(
+            "return fetch(arguments[0]).then(r => r.status);",
+            vec![serde_json::json!(format!("/review/items/{id}/mask.png"))],
+        )
+        .await
+        .expect("fetch the overlay");
+    assert_eq!(mask, serde_json::json!(200), "the stored overlay is served");
     let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("review-item.png");
     std::fs::write(&shot, client.screenshot().await.expect("screenshot")).expect("save");
     eprintln!("item page screenshot: {}", shot.display());

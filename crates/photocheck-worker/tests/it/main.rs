@@ -22,6 +22,7 @@ struct Bench {
     queue: EmbeddedQueue,
     store: Store,
     uploads: Blobs,
+    overlays: Blobs,
     metrics: Arc<Metrics>,
     _dir: tempfile::TempDir,
 }
@@ -37,10 +38,12 @@ async fn bench() -> Bench {
     let at = BlobLocation::Folder(dir.path().to_owned());
     let uploads = Blobs::open(&at, "uploads").await.expect("uploads");
     let metrics = Arc::new(Metrics::new());
+    let overlays = Blobs::open(&at, "overlays").await.expect("overlays");
     let worker = Worker::new(Settings {
         store: store.clone(),
         uploads: uploads.clone(),
         archive: Blobs::open(&at, "archive").await.expect("archive"),
+        overlays: overlays.clone(),
         profile: Arc::new(Profile::default_profile()),
         events: None,
         metrics: Arc::clone(&metrics),
@@ -59,12 +62,19 @@ async fn bench() -> Bench {
         queue,
         store,
         uploads,
+        overlays,
         metrics,
         _dir: dir,
     }
 }
 
 impl Bench {
+    /// A submission of these bytes.
+    async fn submit_photo(&self, photo: &[u8]) -> Uuid {
+        let key = self.uploads.put(photo).await.expect("upload");
+        self.submit(Some(&key)).await
+    }
+
     /// A submission of a blank photo (no face: the engine rejects it), or of `blob_key` as given.
     async fn submit(&self, blob_key: Option<&str>) -> Uuid {
         let blob_key = match blob_key {
@@ -141,6 +151,13 @@ async fn a_job_is_processed_once_and_a_redelivery_changes_nothing() {
     assert_eq!(result.decision, "reject", "a blank photo has no face");
     assert_eq!(result.decided_by, "engine");
     assert_eq!(b.queue.depth(), 0, "acked, not queued again");
+    assert!(
+        b.overlays
+            .get(&photocheck_worker::archive_key(id))
+            .await
+            .is_err(),
+        "no overlay for a rejection nobody reviews"
+    );
     assert_eq!(b.decided_events(id).await, 1);
 
     // The broker delivers it again (a worker died before its ack): the stored result stands.
@@ -199,4 +216,42 @@ async fn a_job_that_can_never_succeed_is_dead_lettered_at_once() {
     // Nor does it come back after the retry delay.
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert_eq!(b.queue.depth(), 0);
+}
+
+#[tokio::test]
+async fn a_photo_sent_to_review_gets_its_background_overlay_stored() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/photos/raw/hivision_demo_white.jpg");
+    let Ok(photo) = std::fs::read(&path) else {
+        assert!(
+            std::env::var_os("PHOTOCHECK_REQUIRE_PHOTOS").is_none(),
+            "no test photo at {}",
+            path.display()
+        );
+        eprintln!(
+            "SKIPPED: no test photo at {} (CI always has it)",
+            path.display()
+        );
+        return;
+    };
+    let b = bench().await;
+    let id = b.submit_photo(&photo).await;
+    b.queue.publish(Job::new(id));
+    b.handle_next().await;
+    let s = b.store.get(id).await.expect("get").expect("stored");
+    assert_eq!(s.result.expect("result").decision, "review");
+    let png = b
+        .overlays
+        .get(&photocheck_worker::archive_key(id))
+        .await
+        .expect("the overlay is stored with the decision");
+    let layer = image::load_from_memory(&png).expect("a PNG").to_rgba8();
+    let clear = layer.pixels().filter(|p| p[3] == 0).count();
+    let tinted = layer.pixels().filter(|p| p[3] == 255).count();
+    let all = layer.pixels().count();
+    // The person is left clear, the background tinted: both are a real share of the photo.
+    assert!(
+        clear > all / 10 && tinted > all / 10,
+        "clear {clear}, tinted {tinted} of {all}"
+    );
 }
