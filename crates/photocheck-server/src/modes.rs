@@ -33,8 +33,8 @@ pub struct Options {
     /// `sqlite:PATH` or `postgres://...`.
     pub database: String,
     pub amqp: Option<String>,
-    /// The blob store: uploads in `uploads/`, archive copies in `archive/` (sub-folders, or key
-    /// prefixes in the bucket).
+    /// The blob store: uploads in `uploads/`, archive copies in `archive/`, reviewers' background
+    /// overlays in `overlays/` (sub-folders, or key prefixes in the bucket).
     pub blobs: BlobLocation,
     pub queue: QueueConfig,
     pub concurrency: usize,
