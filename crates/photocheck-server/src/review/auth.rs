@@ -240,10 +240,12 @@ async fn signed_in(parts: &Parts, state: &AppState) -> Result<Session, Refusal> 
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|a| a.contains("text/html"));
-    let next = parts
-        .uri
-        .path_and_query()
-        .map_or("/review".to_owned(), |p| p.to_string());
+    // After the login, back to the page asked for; a form posted with an expired session cannot be
+    // replayed by a redirect (it is a POST), so that one goes to the queue.
+    let next = match parts.uri.path_and_query() {
+        Some(p) if parts.method == axum::http::Method::GET => p.to_string(),
+        _ => "/review".to_owned(),
+    };
     let refused = || Refusal::NotSignedIn {
         page,
         next: next.clone(),
