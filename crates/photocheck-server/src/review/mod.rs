@@ -21,7 +21,7 @@ use std::time::Instant;
 use chrono::{DateTime, Duration, FixedOffset, Utc};
 use photocheck_calendar::Calendar;
 use photocheck_core::{Profile, Report};
-use photocheck_store::{Account, ReviewItem, ReviewerDecision, Role};
+use photocheck_store::{Account, Refused, ReviewItem, ReviewerDecision, Role};
 use serde::Deserialize;
 use tracing::warn;
 use uuid::Uuid;
@@ -475,7 +475,7 @@ async fn claim(
         Err(refused) => Err(PageError(
             StatusCode::CONFLICT,
             "未领取",
-            format!("未领取：{refused}"),
+            format!("未领取：{}", refused_zh(&refused)),
         )),
     }
 }
@@ -512,6 +512,16 @@ async fn audit_claim(state: &AppState, me: &Account, item: &ReviewItem) {
             Some(&serde_json::json!({ "lease_until": item.lease_until })),
         )
         .await;
+}
+
+/// Why a claim or decision was refused, in the reviewers' language.
+fn refused_zh(refused: &Refused) -> String {
+    match refused {
+        Refused::NotInQueue => "此项不在审核队列中。".to_owned(),
+        Refused::AlreadyDecided(who) => format!("此项已由 {who} 审核。"),
+        Refused::HeldBy(who) => format!("{who} 正在处理此项。"),
+        Refused::NotClaimed => "你对此项的领取已过期或尚未领取，请重新打开并领取。".to_owned(),
+    }
 }
 
 fn parse_id(id: &str) -> Result<Uuid, PageError> {
@@ -765,7 +775,7 @@ async fn decide(
             return Err(PageError(
                 StatusCode::CONFLICT,
                 "未保存",
-                format!("未保存：{refused}"),
+                format!("未保存：{}", refused_zh(&refused)),
             ))
         }
     }
@@ -848,4 +858,25 @@ async fn audit_log(
     let entries = state.store.audit_log(500).await.map_err(unavailable)?;
     let now = Utc::now();
     Ok(page(pages::audit_page(&me, &entries, zone(&state, now))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_read_in_chinese_around_the_name() {
+        for refused in [
+            Refused::NotInQueue,
+            Refused::AlreadyDecided("wang.fang".into()),
+            Refused::HeldBy("wang.fang".into()),
+            Refused::NotClaimed,
+        ] {
+            let text = refused_zh(&refused).replace("wang.fang", "");
+            assert!(
+                !text.chars().any(|c| c.is_ascii_alphabetic()),
+                "{refused:?}: {text}"
+            );
+        }
+    }
 }

@@ -411,8 +411,12 @@ pub fn supervisor_page(
                 p.warning role="alert" {
                     "按当前速度（每小时 " (format!("{:.1}", s.team_per_hour)) " 件）无法按时完成："
                     "截止 " (local(f.due_at, zone)) " 前需完成 " (f.items_before) " 件，约需 "
-                    @if f.hours_needed.is_finite() { (format!("{:.1}", f.hours_needed)) " 小时" } @else { "∞（当前无人审核）" }
-                    "。"
+                    (format!("{:.1}", f.hours_needed)) " 小时。"
+                }
+            } @else if s.open > 0 && s.per_reviewer_per_hour.is_empty() {
+                p.notice #pace-unknown role="status" {
+                    "最近1小时无人审核，暂无法估计能否按时完成；最早截止 "
+                    (s.earliest_due.map(|d| local(d, zone)).unwrap_or_default()) "。"
                 }
             }
             dl.stats {
@@ -507,5 +511,38 @@ mod tests {
         assert!(warned.contains("2026-12-31"), "{warned}");
         let quiet = supervisor_page(&account, &s, zone, None).into_string();
         assert!(!quiet.contains("calendar-ends"), "{quiet}");
+    }
+
+    #[test]
+    fn with_nobody_reviewing_the_supervisor_sees_an_unknown_pace_not_an_alarm() {
+        let account = Session {
+            account: photocheck_store::Account {
+                name: "li.na".into(),
+                role: Role::Supervisor,
+                password_hash: String::new(),
+            },
+            csrf: "token".into(),
+        };
+        let zone = FixedOffset::east_opt(8 * 3600).expect("offset");
+        let now = Utc::now();
+        let item = ReviewItem {
+            submission_id: uuid::Uuid::new_v4(),
+            applicant_id: "A-1".into(),
+            received_at: now,
+            due_at: now + Duration::hours(5),
+            queued_at: now,
+            audit: false,
+            engine_decision: "review".into(),
+            engine_reasons: serde_json::json!([]),
+            claimed_by: None,
+            lease_until: None,
+            reviewed: None,
+        };
+        let s = super::super::stats::compute(&[item], &[], now, zone);
+        let page = supervisor_page(&account, &s, zone, None).into_string();
+        assert!(page.contains("id=\"pace-unknown\""), "{page}");
+        for alarm in ["-0.0", "∞", "role=\"alert\""] {
+            assert!(!page.contains(alarm), "{alarm} on the page: {page}");
+        }
     }
 }

@@ -17,6 +17,8 @@ pub struct Stats {
     pub due_within_2h: usize,
     /// Not yet overdue, due before the end of today (local).
     pub due_today: usize,
+    /// The soonest deadline among the open items.
+    pub earliest_due: Option<DateTime<Utc>>,
     /// Decided on or before their deadline, of those decided in the period.
     pub on_time: usize,
     pub decided: usize,
@@ -32,6 +34,7 @@ pub struct Stats {
     /// block it in the profile or raise the audit share.
     pub audit_rejects_by_reason: BTreeMap<String, usize>,
     /// Set when some deadline cannot be met at the current pace: the first item that would be late.
+    /// `None` also when nobody reviewed in the pace window: the pace is unknown, not zero.
     pub shortfall: Option<Shortfall>,
 }
 
@@ -40,7 +43,7 @@ pub struct Shortfall {
     /// Items that must be done before that item's deadline (itself included).
     pub items_before: usize,
     pub due_at: DateTime<Utc>,
-    /// Hours the team needs for them at the current pace (infinite when nobody is reviewing).
+    /// Hours the team needs for them at the current pace.
     pub hours_needed: f64,
 }
 
@@ -98,15 +101,16 @@ pub fn compute(
             }
         }
     }
-    let team_per_hour: f64 = per_reviewer.values().sum();
+    // Folded from +0.0: an empty float sum is -0.0, which the page printed as "-0.0".
+    let team_per_hour: f64 = per_reviewer.values().fold(0.0, |a, b| a + b);
     // Soonest due first: the k-th item is on time only if k items can be done before its deadline.
+    // With no decisions in the window there is no pace to project from.
     let shortfall = open.iter().enumerate().find_map(|(k, item)| {
+        if team_per_hour <= 0.0 {
+            return None;
+        }
         let hours_left = (item.due_at - now).num_seconds() as f64 / 3600.0;
-        let hours_needed = if team_per_hour > 0.0 {
-            (k + 1) as f64 / team_per_hour
-        } else {
-            f64::INFINITY
-        };
+        let hours_needed = (k + 1) as f64 / team_per_hour;
         (hours_needed > hours_left).then_some(Shortfall {
             items_before: k + 1,
             due_at: item.due_at,
@@ -118,6 +122,7 @@ pub fn compute(
         overdue,
         due_within_2h,
         due_today,
+        earliest_due: open.iter().map(|i| i.due_at).min(),
         on_time,
         decided: decided.iter().filter(|i| i.reviewed.is_some()).count(),
         per_reviewer_per_hour: per_reviewer,
@@ -205,10 +210,10 @@ mod tests {
         let on_track = compute(&open[1..], &decided, now, zone);
         // 1 item in 20 min before 60 min, 2 in 40 before 90, 3 in 60 before 600, 4 in 80 before 2000.
         assert_eq!(on_track.shortfall, None);
+        // Nobody reviewed lately: the pace is unknown, which is no alarm (and no "-0.0").
         let nobody = compute(&open[1..], &[], now, zone);
-        assert!(nobody
-            .shortfall
-            .is_some_and(|f| f.hours_needed.is_infinite()));
+        assert_eq!(nobody.shortfall, None);
+        assert!(nobody.team_per_hour.is_sign_positive() && nobody.team_per_hour == 0.0);
     }
 
     #[test]
