@@ -587,8 +587,9 @@ async fn item(
     })))
 }
 
-/// The stored photo of a review item (supervisors: of any submission).
-async fn photo_bytes(state: &AppState, me: &Account, id: &str) -> Result<Bytes, PageError> {
+/// The submission `id` names, if `me` may see its photos: a reviewer those in the review queue, a
+/// supervisor any.
+async fn viewable(state: &AppState, me: &Account, id: &str) -> Result<Uuid, PageError> {
     let id = parse_id(id)?;
     if me.role != Role::Supervisor
         && state
@@ -600,6 +601,12 @@ async fn photo_bytes(state: &AppState, me: &Account, id: &str) -> Result<Bytes, 
     {
         return Err(not_found());
     }
+    Ok(id)
+}
+
+/// The stored photo of a review item (supervisors: of any submission).
+async fn photo_bytes(state: &AppState, me: &Account, id: &str) -> Result<Bytes, PageError> {
+    let id = viewable(state, me, id).await?;
     let sub = state
         .store
         .get(id)
@@ -671,17 +678,7 @@ async fn mask(
     Reviewer(me): Reviewer,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let uuid = parse_id(&id)?;
-    if me.role != Role::Supervisor
-        && state
-            .store
-            .review_item(uuid)
-            .await
-            .map_err(unavailable)?
-            .is_none()
-    {
-        return Err(not_found());
-    }
+    let uuid = viewable(&state, &me, &id).await?;
     match state
         .overlays
         .get(&photocheck_worker::archive_key(uuid))

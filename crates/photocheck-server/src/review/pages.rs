@@ -492,16 +492,20 @@ pub const JS: &str = include_str!("assets/review.js");
 mod tests {
     use super::*;
 
-    #[test]
-    fn the_supervisor_is_warned_before_the_calendar_runs_out() {
-        let account = Session {
+    fn supervisor() -> Session {
+        Session {
             account: photocheck_store::Account {
                 name: "li.na".into(),
                 role: Role::Supervisor,
                 password_hash: String::new(),
             },
             csrf: "token".into(),
-        };
+        }
+    }
+
+    #[test]
+    fn the_supervisor_is_warned_before_the_calendar_runs_out() {
+        let account = supervisor();
         let zone = FixedOffset::east_opt(8 * 3600).expect("offset");
         let now = Utc::now();
         let s = super::super::stats::compute(&[], &[], now, zone);
@@ -515,29 +519,10 @@ mod tests {
 
     #[test]
     fn with_nobody_reviewing_the_supervisor_sees_an_unknown_pace_not_an_alarm() {
-        let account = Session {
-            account: photocheck_store::Account {
-                name: "li.na".into(),
-                role: Role::Supervisor,
-                password_hash: String::new(),
-            },
-            csrf: "token".into(),
-        };
+        let account = supervisor();
         let zone = FixedOffset::east_opt(8 * 3600).expect("offset");
         let now = Utc::now();
-        let item = ReviewItem {
-            submission_id: uuid::Uuid::new_v4(),
-            applicant_id: "A-1".into(),
-            received_at: now,
-            due_at: now + Duration::hours(5),
-            queued_at: now,
-            audit: false,
-            engine_decision: "review".into(),
-            engine_reasons: serde_json::json!([]),
-            claimed_by: None,
-            lease_until: None,
-            reviewed: None,
-        };
+        let item = super::super::stats::tests::item(300, now);
         let s = super::super::stats::compute(&[item], &[], now, zone);
         let page = supervisor_page(&account, &s, zone, None).into_string();
         assert!(page.contains("id=\"pace-unknown\""), "{page}");

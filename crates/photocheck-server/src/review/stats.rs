@@ -135,12 +135,13 @@ pub fn compute(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use photocheck_store::ReviewerDecision;
     use uuid::Uuid;
 
-    fn item(due_in_min: i64, now: DateTime<Utc>) -> ReviewItem {
+    /// An open item due in `due_in_min` minutes (also used by the page tests).
+    pub(in crate::review) fn item(due_in_min: i64, now: DateTime<Utc>) -> ReviewItem {
         ReviewItem {
             submission_id: Uuid::new_v4(),
             applicant_id: "A".into(),
