@@ -10,37 +10,11 @@
 use serde::{Deserialize, Serialize};
 
 use crate::profile::{Limit, Profile};
-use crate::rules::{RuleId, RuleResult, Status};
+use crate::rules::{RuleId, RuleInfo, RuleResult, Status};
 
-/// A rectangle of the upright upload, px. Rows and columns are continuous: 0 is the top (left) edge.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Crop {
-    pub x: f64,
-    pub y: f64,
-    pub w: f64,
-    pub h: f64,
-}
-
-impl Crop {
-    /// The whole upload.
-    pub fn whole(width: u32, height: u32) -> Crop {
-        Crop {
-            x: 0.0,
-            y: 0.0,
-            w: f64::from(width),
-            h: f64::from(height),
-        }
-    }
-
-    /// Whole px, inside `(width, height)`, at least 1 x 1.
-    pub fn pixels(&self, width: u32, height: u32) -> (u32, u32, u32, u32) {
-        let x = (self.x.round().max(0.0) as u32).min(width.saturating_sub(1));
-        let y = (self.y.round().max(0.0) as u32).min(height.saturating_sub(1));
-        let w = (self.w.round() as u32).clamp(1, width - x);
-        let h = (self.h.round() as u32).clamp(1, height - y);
-        (x, y, w, h)
-    }
-}
+pub use photocheck_types::Crop;
+/// Whether the judged photo is the upload as sent or a crop of it.
+pub use photocheck_types::FramingMode as Mode;
 
 /// The head as measured in the upright upload, px.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -49,14 +23,6 @@ pub struct Head {
     pub chin_y: f64,
     pub centre_x: f64,
     pub width: f64,
-}
-
-/// Whether the judged photo is the upload as sent or a crop of it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Mode {
-    AsSubmitted,
-    Framed,
 }
 
 /// How the judged photo relates to the upload: in every report of a photo that could be read.

@@ -34,7 +34,7 @@ pub use crate::landmarks::Landmarks;
 pub use crate::looks::LookMeasures;
 pub use crate::measure::{BackgroundMeasures, FaceMeasures};
 pub use crate::profile::{Profile, ProfileError};
-pub use crate::rules::{Decision, Reason, RuleId, RuleResult, Status};
+pub use crate::rules::{Decision, Reason, RuleId, RuleInfo, RuleResult, Status};
 
 use crate::profile::Limit;
 

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::rules::RuleId;
+use crate::rules::RuleInfo;
 
 /// The built-in profiles, by name.
 const BUILTIN: &[(&str, &str)] = &[(

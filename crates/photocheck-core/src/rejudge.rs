@@ -5,6 +5,7 @@
 //! crop: new geometry limits could move the crop (or make it unnecessary), which a sweep therefore
 //! estimates from the crop the profile it measured under chose.
 
+use crate::rules::RuleInfo;
 use crate::rules::{self, Decision, RuleResult};
 use crate::{Profile, Report, RuleId};
 

@@ -5,48 +5,9 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::profile::Limit;
+pub use photocheck_types::{Decision, Reason, RuleId};
 
-/// Every rule the engine reports, in report order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
-#[serde(rename_all = "snake_case")]
-pub enum RuleId {
-    Dimensions,
-    Resolution,
-    Colour,
-    FaceCount,
-    HeadLength,
-    HeadWidth,
-    HeadCentring,
-    TopMargin,
-    /// Whether a crop of the upload can be the licence photo (framing.rs); reported only when none can.
-    Framing,
-    Background,
-    BackgroundUniformity,
-    BackgroundClutter,
-    BackgroundShadow,
-    Exposure,
-    Brightness,
-    DynamicRange,
-    Lighting,
-    Sharpness,
-    Clothing,
-    Recency,
-    Retouching,
-    EyesOpen,
-    Gaze,
-    Pose,
-    MouthClosed,
-    Expression,
-    Eyewear,
-    Headwear,
-    FaceCovering,
-    HairOverFace,
-    EarsVisible,
-    Jewellery,
-    Uniform,
-    Makeup,
-}
+use crate::profile::Limit;
 
 /// What kind of rule it is: how it is judged and what it may do to a decision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,8 +25,6 @@ pub enum Kind {
 #[derive(Debug, Clone, Copy)]
 pub struct RuleSpec {
     pub id: RuleId,
-    /// Name in reports, profiles and labels.
-    pub name: &'static str,
     /// Short Chinese name, for the reviewer pages.
     pub name_zh: &'static str,
     pub unit: &'static str,
@@ -78,7 +37,6 @@ pub struct RuleSpec {
 
 const fn spec(
     id: RuleId,
-    name: &'static str,
     name_zh: &'static str,
     unit: &'static str,
     kind: Kind,
@@ -86,7 +44,6 @@ const fn spec(
 ) -> RuleSpec {
     RuleSpec {
         id,
-        name,
         name_zh,
         unit,
         kind,
@@ -108,7 +65,6 @@ pub const RULES: [RuleSpec; 34] = {
     [
         spec(
             Dimensions,
-            "dimensions",
             "尺寸比例",
             "ratio",
             Measured,
@@ -116,7 +72,6 @@ pub const RULES: [RuleSpec; 34] = {
         ),
         spec(
             Resolution,
-            "resolution",
             "分辨率",
             "px",
             Measured,
@@ -124,7 +79,6 @@ pub const RULES: [RuleSpec; 34] = {
         ),
         spec(
             Colour,
-            "colour",
             "彩色",
             "chroma",
             Measured,
@@ -132,7 +86,6 @@ pub const RULES: [RuleSpec; 34] = {
         ),
         spec(
             FaceCount,
-            "face_count",
             "人脸数",
             "faces",
             Measured,
@@ -140,7 +93,6 @@ pub const RULES: [RuleSpec; 34] = {
         ),
         spec(
             HeadLength,
-            "head_length",
             "头部长度",
             "mm",
             Measured,
@@ -148,7 +100,6 @@ pub const RULES: [RuleSpec; 34] = {
         ),
         spec(
             HeadWidth,
-            "head_width",
             "头部宽度",
             "mm",
             Measured,
@@ -156,7 +107,6 @@ pub const RULES: [RuleSpec; 34] = {
         ),
         spec(
             HeadCentring,
-            "head_centring",
             "头部居中",
             "mm",
             Measured,
@@ -164,7 +114,6 @@ pub const RULES: [RuleSpec; 34] = {
         ),
         spec(
             TopMargin,
-            "top_margin",
             "头顶距上边",
             "px@ref",
             Measured,
@@ -173,7 +122,6 @@ pub const RULES: [RuleSpec; 34] = {
         // Its codes come from `framing::Fix` (needs-headroom, needs-shoulders, move-back, ...).
         spec(
             Framing,
-            "framing",
             "取景",
             "",
             Measured,
@@ -181,7 +129,6 @@ pub const RULES: [RuleSpec; 34] = {
         ),
         spec(
             Background,
-            "background",
             "背景白色",
             "deltaE",
             Measured,
@@ -189,7 +136,6 @@ pub const RULES: [RuleSpec; 34] = {
         ),
         spec(
             BackgroundUniformity,
-            "background_uniformity",
             "背景均匀",
             "luma",
             Measured,
@@ -197,7 +143,6 @@ pub const RULES: [RuleSpec; 34] = {
         ),
         spec(
             BackgroundClutter,
-            "background_clutter",
             "背景杂物",
             "%",
             Measured,
@@ -205,7 +150,6 @@ pub const RULES: [RuleSpec; 34] = {
         ),
         spec(
             BackgroundShadow,
-            "background_shadow",
             "背景阴影",
             "%",
             Measured,
@@ -213,7 +157,6 @@ pub const RULES: [RuleSpec; 34] = {
         ),
         spec(
             Exposure,
-            "exposure",
             "曝光",
             "%",
             Measured,
@@ -221,7 +164,6 @@ pub const RULES: [RuleSpec; 34] = {
         ),
         spec(
             Brightness,
-            "brightness",
             "亮度",
             "luma",
             Measured,
@@ -229,7 +171,6 @@ pub const RULES: [RuleSpec; 34] = {
         ),
         spec(
             DynamicRange,
-            "dynamic_range",
             "动态范围",
             "luma",
             Measured,
@@ -237,7 +178,6 @@ pub const RULES: [RuleSpec; 34] = {
         ),
         spec(
             Lighting,
-            "lighting",
             "光线均匀",
             "%",
             Measured,
@@ -245,7 +185,6 @@ pub const RULES: [RuleSpec; 34] = {
         ),
         spec(
             Sharpness,
-            "sharpness",
             "清晰度",
             "laplacian-var",
             Measured,
@@ -253,7 +192,6 @@ pub const RULES: [RuleSpec; 34] = {
         ),
         spec(
             Clothing,
-            "clothing",
             "深色服装",
             "luma",
             Measured,
@@ -265,7 +203,6 @@ pub const RULES: [RuleSpec; 34] = {
         ),
         spec(
             Recency,
-            "recency",
             "拍摄时间",
             "days",
             Measured,
@@ -273,7 +210,6 @@ pub const RULES: [RuleSpec; 34] = {
         ),
         spec(
             Retouching,
-            "retouching",
             "修图",
             "tag",
             Measured,
@@ -281,7 +217,6 @@ pub const RULES: [RuleSpec; 34] = {
         ),
         spec(
             EyesOpen,
-            "eyes_open",
             "睁眼",
             "ratio",
             Look,
@@ -289,7 +224,6 @@ pub const RULES: [RuleSpec; 34] = {
         ),
         spec(
             Gaze,
-            "gaze",
             "视线",
             "eye-widths",
             Look,
@@ -297,7 +231,6 @@ pub const RULES: [RuleSpec; 34] = {
         ),
         spec(
             Pose,
-            "pose",
             "正面姿态",
             "deg",
             Look,
@@ -305,7 +238,6 @@ pub const RULES: [RuleSpec; 34] = {
         ),
         spec(
             MouthClosed,
-            "mouth_closed",
             "闭嘴",
             "ratio",
             Look,
@@ -313,7 +245,6 @@ pub const RULES: [RuleSpec; 34] = {
         ),
         spec(
             Expression,
-            "expression",
             "表情自然",
             "ratio",
             Look,
@@ -321,7 +252,6 @@ pub const RULES: [RuleSpec; 34] = {
         ),
         spec(
             Eyewear,
-            "eyewear",
             "墨镜",
             "ratio",
             Look,
@@ -329,7 +259,6 @@ pub const RULES: [RuleSpec; 34] = {
         ),
         spec(
             Headwear,
-            "headwear",
             "帽子头巾",
             "%",
             Look,
@@ -337,7 +266,6 @@ pub const RULES: [RuleSpec; 34] = {
         ),
         spec(
             FaceCovering,
-            "face_covering",
             "口罩遮挡",
             "%",
             Look,
@@ -345,86 +273,37 @@ pub const RULES: [RuleSpec; 34] = {
         ),
         spec(
             HairOverFace,
-            "hair_over_face",
             "头发遮挡",
             "%",
             Look,
             ["hair-over-face", "hair-over-face", "forehead-not-visible"],
         ),
-        spec(
-            EarsVisible,
-            "ears_visible",
-            "露耳",
-            "",
-            NotChecked,
-            ["check-ears"; 3],
-        ),
-        spec(
-            Jewellery,
-            "jewellery",
-            "首饰",
-            "",
-            NotChecked,
-            ["check-jewellery"; 3],
-        ),
-        spec(
-            Uniform,
-            "uniform",
-            "制式服装",
-            "",
-            NotChecked,
-            ["check-uniform"; 3],
-        ),
-        spec(
-            Makeup,
-            "makeup",
-            "浓妆",
-            "",
-            NotChecked,
-            ["check-makeup"; 3],
-        ),
+        spec(EarsVisible, "露耳", "", NotChecked, ["check-ears"; 3]),
+        spec(Jewellery, "首饰", "", NotChecked, ["check-jewellery"; 3]),
+        spec(Uniform, "制式服装", "", NotChecked, ["check-uniform"; 3]),
+        spec(Makeup, "浓妆", "", NotChecked, ["check-makeup"; 3]),
     ]
 };
 
-impl RuleId {
-    /// Every rule, in report order.
-    pub const ALL: [RuleId; RULES.len()] = {
-        let mut all = [RuleId::Dimensions; RULES.len()];
-        let mut i = 0;
-        while i < RULES.len() {
-            all[i] = RULES[i].id;
-            i += 1;
-        }
-        all
-    };
+/// The engine's facts about a rule: its row in [`RULES`], and the unit and kind from it.
+pub trait RuleInfo {
+    fn spec(self) -> &'static RuleSpec;
+    /// The unit the rule's value is reported in.
+    fn unit(self) -> &'static str;
+    fn kind(self) -> Kind;
+}
 
-    /// Position in [`RuleId::ALL`].
-    pub fn index(self) -> usize {
-        self as usize
-    }
-
-    /// The rule's row in the table.
-    pub fn spec(self) -> &'static RuleSpec {
+impl RuleInfo for RuleId {
+    fn spec(self) -> &'static RuleSpec {
         &RULES[self.index()]
     }
 
-    pub fn as_str(self) -> &'static str {
-        self.spec().name
-    }
-
-    /// The unit the rule's value is reported in.
-    pub fn unit(self) -> &'static str {
+    fn unit(self) -> &'static str {
         self.spec().unit
     }
 
-    pub fn kind(self) -> Kind {
+    fn kind(self) -> Kind {
         self.spec().kind
-    }
-}
-
-impl fmt::Display for RuleId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -443,30 +322,6 @@ impl fmt::Display for Status {
             Status::Fail => "fail",
             Status::Uncertain => "uncertain",
         })
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, PartialOrd, Ord)]
-#[serde(rename_all = "snake_case")]
-pub enum Decision {
-    Approve,
-    Review,
-    Reject,
-}
-
-impl Decision {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Decision::Approve => "approve",
-            Decision::Review => "review",
-            Decision::Reject => "reject",
-        }
-    }
-}
-
-impl fmt::Display for Decision {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -607,15 +462,6 @@ pub fn decision_of(outcomes: impl IntoIterator<Item = (Status, bool)>) -> Decisi
     }
 }
 
-/// A reason for a decision.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Reason {
-    pub code: String,
-    pub rule: RuleId,
-    pub message_en: String,
-    pub message_zh: String,
-}
-
 /// The decision from the rule results: reject when any rule says the photo is unusable beyond doubt,
 /// approve only when every rule passes, review otherwise. Reasons: for a reject, only the unusable
 /// rules (what the applicant must fix); for a review, every rule that did not pass.
@@ -651,19 +497,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_table_is_in_report_order_and_names_are_unique() {
+    fn the_table_has_a_row_per_rule_in_report_order() {
+        assert_eq!(RULES.len(), RuleId::ALL.len());
         for (i, spec) in RULES.iter().enumerate() {
-            assert_eq!(spec.id.index(), i, "{} out of order", spec.name);
-        }
-        let names: std::collections::HashSet<_> = RULES.iter().map(|s| s.name).collect();
-        assert_eq!(names.len(), RULES.len());
-        for spec in RULES {
-            let json = serde_json::to_string(&spec.id).unwrap();
-            assert_eq!(
-                json,
-                format!("\"{}\"", spec.name),
-                "serde name and table name agree"
-            );
+            assert_eq!(spec.id, RuleId::ALL[i], "{} out of order", spec.id);
         }
     }
 

@@ -3,7 +3,7 @@
 //! start the server queues again every submission still open, so a crash loses no work, at worst it
 //! checks a photo twice (and the second result is not written).
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, Mutex};
@@ -21,7 +21,6 @@ struct Inner {
     receiver: Mutex<mpsc::UnboundedReceiver<Job>>,
     config: QueueConfig,
     waiting: AtomicUsize,
-    dead: AtomicU64,
 }
 
 impl EmbeddedQueue {
@@ -34,7 +33,6 @@ impl EmbeddedQueue {
                 receiver: Mutex::new(receiver),
                 config,
                 waiting: AtomicUsize::new(0),
-                dead: AtomicU64::new(0),
             }),
         }
     }
@@ -74,11 +72,6 @@ impl EmbeddedQueue {
     pub fn depth(&self) -> usize {
         self.inner.waiting.load(Ordering::Relaxed)
     }
-
-    /// Jobs given up on since start.
-    pub fn dead_letters(&self) -> u64 {
-        self.inner.dead.load(Ordering::Relaxed)
-    }
 }
 
 /// One job taken from the embedded queue.
@@ -92,10 +85,9 @@ impl EmbeddedDelivery {
         self.job
     }
 
-    /// Given up on: the worker has marked the submission failed, which is where the record lives.
-    pub fn dead_letter(self) {
-        self.queue.inner.dead.fetch_add(1, Ordering::Relaxed);
-    }
+    /// Given up on: the worker has marked the submission failed, which is where the record lives,
+    /// so the job is simply dropped.
+    pub fn dead_letter(self) {}
 
     /// Queues the job again after the retry delay, or gives up after `max_attempts`.
     pub fn retry(self) -> Disposition {
@@ -173,7 +165,6 @@ mod tests {
                 Disposition::DeadLettered
             ]
         );
-        assert_eq!(q.dead_letters(), 1);
         assert_eq!(q.depth(), 0);
     }
 
@@ -189,6 +180,5 @@ mod tests {
             d.put_back();
         }
         assert_eq!(next(&q).await.job().submission_id, id);
-        assert_eq!(q.dead_letters(), 0);
     }
 }

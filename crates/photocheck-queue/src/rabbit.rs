@@ -100,7 +100,7 @@ impl RabbitQueue {
     pub async fn publish_event(
         &self,
         routing_key: &str,
-        event: &serde_json::Value,
+        event: &impl serde::Serialize,
     ) -> Result<(), QueueError> {
         let body = to_json(event)?;
         publish_to(

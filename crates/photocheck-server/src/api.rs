@@ -13,60 +13,15 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::Utc;
 use photocheck_core::intake;
-use photocheck_queue::{EmbeddedQueue, Job, RabbitLink};
+use photocheck_queue::{Job, Queue};
 use photocheck_store::{Blobs, Channel, NewSubmission, Status, Store};
-use photocheck_worker::{Metrics, Worker};
+use prometheus_client::registry::Registry;
 use serde::Deserialize;
 use serde_json::json;
 use tracing::{info, warn};
 use uuid::Uuid;
 
-/// Where accepted submissions are queued.
-#[derive(Clone)]
-pub enum Publisher {
-    Rabbit(Arc<RabbitLink>),
-    Embedded(EmbeddedQueue),
-}
-
-impl Publisher {
-    /// Queues the job. With RabbitMQ the broker has confirmed it when this returns.
-    pub async fn publish(&self, job: Job) -> Result<(), photocheck_queue::QueueError> {
-        match self {
-            Publisher::Rabbit(link) => link.get().await?.publish(&job).await,
-            Publisher::Embedded(queue) => {
-                queue.publish(job);
-                Ok(())
-            }
-        }
-    }
-
-    /// Jobs waiting, by queue name, for the metrics.
-    async fn depths(&self) -> Vec<(String, i64)> {
-        match self {
-            Publisher::Embedded(q) => vec![("embedded".to_owned(), q.depth() as i64)],
-            Publisher::Rabbit(link) => {
-                let Ok(q) = link.get().await else {
-                    return Vec::new();
-                };
-                let c = q.config();
-                let mut out = Vec::new();
-                for name in [c.name.clone(), c.retry_queue(), c.dead_queue()] {
-                    if let Ok(n) = q.depth(&name).await {
-                        out.push((name, i64::from(n)));
-                    }
-                }
-                out
-            }
-        }
-    }
-
-    async fn is_ready(&self) -> bool {
-        match self {
-            Publisher::Rabbit(link) => link.get().await.is_ok(),
-            Publisher::Embedded(_) => true,
-        }
-    }
-}
+use crate::metrics::ApiMetrics;
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -75,12 +30,16 @@ pub struct AppState {
     pub uploads: Blobs,
     /// The background overlays the worker stored at decision time.
     pub overlays: Blobs,
-    pub publisher: Publisher,
-    pub metrics: Arc<Metrics>,
+    /// Where accepted submissions are queued.
+    pub queue: Queue,
+    pub metrics: Arc<ApiMetrics>,
+    /// The process's metrics (these and those of a worker beside them), for `/metrics`.
+    pub registry: Arc<Registry>,
     /// Largest photo accepted, bytes.
     pub max_upload_bytes: usize,
-    /// The in-process worker of the embedded mode, for readiness.
-    pub worker: Option<Arc<Worker>>,
+    /// Whether the worker in this process is taking jobs (embedded mode, and a worker's own ops
+    /// routes), for readiness; `None` where no worker runs.
+    pub worker_ready: Option<Arc<dyn Fn() -> bool + Send + Sync>>,
     pub review: Arc<crate::review::ReviewSettings>,
     /// Free space and failed writes of the blob store, for readiness.
     pub storage: Arc<crate::storage::StorageHealth>,
@@ -232,6 +191,7 @@ struct Fields {
 /// `POST /v1/submissions`: multipart (`photo`, `applicant_id`, `channel`, optional `licence_no`), or the
 /// photo as the raw body (`Content-Type: image/jpeg`, `image/png` or `image/webp`) with the fields in
 /// the query string.
+#[tracing::instrument(skip_all, fields(submission_id))]
 async fn submit(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
     let limit = state.max_upload_bytes;
     let content_type = request
@@ -242,6 +202,14 @@ async fn submit(State(state): State<AppState>, request: Request) -> Result<Respo
         .to_ascii_lowercase();
     let read = async {
         if content_type.starts_with("multipart/form-data") {
+            // Fields in both places would leave one of them silently unread.
+            if request.uri().query().is_some_and(|q| !q.is_empty()) {
+                return Err(ApiError::bad(
+                    "query-with-multipart",
+                    "a multipart upload carries its fields in the form; the query string is only \
+                     for a photo sent as the raw body",
+                ));
+            }
             read_multipart(request, limit).await
         } else {
             let query = request.uri().query().unwrap_or("").to_owned();
@@ -344,12 +312,14 @@ async fn submit(State(state): State<AppState>, request: Request) -> Result<Respo
         }
     };
     let id = inserted.id;
+    // From here on the request's log lines name the submission, as the worker's will.
+    tracing::Span::current().record("submission_id", tracing::field::display(id));
     state.metrics.submissions.inc();
     info!(%id, superseded = ?inserted.superseded, bytes = photo.len(), "submission accepted");
     // Stored is accepted: if the queue is down now, the sweeper publishes it later.
-    match state.publisher.publish(Job::new(id)).await {
+    match state.queue.publish(Job::new(id)).await {
         Ok(()) => {
-            if let Publisher::Rabbit(_) = state.publisher {
+            if state.queue.durable() {
                 if let Err(e) = state.store.mark_published(id, Utc::now()).await {
                     warn!(%id, error = %e, "published but not marked; the sweeper will publish it again");
                 }
@@ -433,12 +403,14 @@ fn required_text(value: Option<String>, name: &str, max: usize) -> Result<String
 }
 
 /// `GET /v1/submissions/{id}`.
+#[tracing::instrument(skip_all, fields(submission_id))]
 async fn status(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let id = Uuid::parse_str(&id)
         .map_err(|_| ApiError::bad("bad-id", format!("{id:?} is not a submission id (a UUID)")))?;
+    tracing::Span::current().record("submission_id", tracing::field::display(id));
     let sub = state
         .store
         .get(id)
@@ -452,18 +424,12 @@ async fn status(
             )
         })?;
     // A reviewer's decision, once made, is the answer; until then the engine's.
-    let (decision, reasons) = match (&sub.reviewed, &sub.result) {
-        (Some(r), _) => (
-            json!(r.decision),
-            crate::review::reasons::applicant_reasons(&r.reasons),
-        ),
-        (None, Some(r)) => (
-            json!(r.decision),
-            photocheck_worker::applicant_reasons(&r.reasons),
-        ),
-        (None, None) => (serde_json::Value::Null, json!([])),
+    let event = sub.reviewer_event().or_else(|| sub.engine_event());
+    let (decision, reasons) = match event {
+        Some(e) => (Some(e.decision), e.reasons),
+        None => (None, Vec::new()),
     };
-    let waiting = sub.final_decision() == Some("review");
+    let waiting = sub.final_decision() == Some(photocheck_types::Decision::Review);
     let mut body = json!({
         "id": sub.id,
         "status": sub.status,
@@ -495,7 +461,7 @@ async fn openapi() -> impl IntoResponse {
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    for (queue, depth) in state.publisher.depths().await {
+    for (queue, depth) in state.queue.depths().await {
         state.metrics.set_depth(&queue, depth);
     }
     (
@@ -503,15 +469,15 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
             header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
-        state.metrics.encode(),
+        crate::metrics::exposition(&state.registry),
     )
 }
 
 /// Ready when the database answers, the queue is reachable, and (embedded) the worker is taking jobs.
 async fn readyz(State(state): State<AppState>) -> Response {
     let database = state.store.ping().await.is_ok();
-    let queue = state.publisher.is_ready().await;
-    let worker = state.worker.as_ref().is_none_or(|w| w.is_ready());
+    let queue = state.queue.is_ready().await;
+    let worker = state.worker_ready.as_ref().is_none_or(|ready| ready());
     let (storage, storage_detail) = state.storage.check(&state.uploads).await;
     let body = json!({
         "database": database,

@@ -1,18 +1,14 @@
-//! photocheck-server: the HTTP API and the wiring of the two ways photocheck runs.
-//!
-//! - Embedded (`photocheck serve`): API and workers in one process, on SQLite, a local blob folder and
-//!   an in-process queue. The database makes it durable: at start, every submission still open goes
-//!   back into the queue.
-//! - Multi-node (`photocheck api`, `photocheck worker`): separate processes on PostgreSQL and RabbitMQ,
-//!   any number of each. The API's sweeper publishes submissions that were stored but never published.
+//! photocheck-server: the HTTP side, and nothing else. The intake API (submit a photo, read its
+//! status), the reviewer and supervisor pages, the operations routes (metrics, health, readiness,
+//! the OpenAPI document), and the HTTP loop they are served by. It reads and writes the store and
+//! publishes jobs to the queue; it never runs the engine (the worker stored what the pages show).
+//! Which of these a process serves, and with what, is the run modes' business (`photocheck-app`).
 
 pub mod api;
+pub mod http;
 pub mod intake_gate;
-pub mod modes;
+pub mod metrics;
 pub mod review;
 pub mod storage;
-pub mod sweeper;
 
-pub use crate::modes::{run_api, run_worker, serve, Options};
-/// Part of [`Options`], so a caller names the blob store without depending on the store crate.
-pub use photocheck_store::BlobLocation;
+pub use crate::http::serve_http;

@@ -6,6 +6,7 @@
 //! and says so, so a message delivered twice still gives one result.
 
 mod blobs;
+#[cfg(feature = "testing")]
 pub mod testing;
 
 use std::fmt;
@@ -19,6 +20,8 @@ use sqlx::{PgPool, Row, SqlitePool};
 use uuid::Uuid;
 
 pub use crate::blobs::{BlobError, BlobLocation, Blobs, LocalBlobs, S3Blobs};
+use photocheck_types::{ApplicantReason, DecidedBy, ResultEvent};
+pub use photocheck_types::{Decision, Reason};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -98,6 +101,12 @@ text_enum!(Status {
     Superseded => "superseded",
 });
 
+/// The blob key of what is made from a submission's photo (its archive copy, its reviewer overlay),
+/// each in its own part of the blob store: the submission id, so writing it twice writes one file.
+pub fn archive_key(id: Uuid) -> String {
+    id.simple().to_string()
+}
+
 /// What the intake knows of a new submission; the photo is already in the blob store under `blob_key`.
 #[derive(Debug, Clone)]
 pub struct NewSubmission {
@@ -108,18 +117,52 @@ pub struct NewSubmission {
     pub received_at: DateTime<Utc>,
 }
 
-/// A decision, automatic or a reviewer's.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Decision {
-    /// approve, review or reject.
-    pub decision: String,
-    /// The reasons as the engine (or reviewer) gave them.
-    pub reasons: serde_json::Value,
+/// The engine's decision on a submission.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EngineDecision {
+    pub decision: Decision,
+    /// The reasons as the engine gave them.
+    pub reasons: Vec<Reason>,
     /// The full report, for reviewers and audits.
-    pub report: serde_json::Value,
-    /// `engine`, or the reviewer's account.
-    pub decided_by: String,
+    pub report: StoredReport,
     pub decided_at: DateTime<Utc>,
+}
+
+/// The engine's full report, kept as the JSON it was written as. The store never looks inside: the
+/// report's shape is the engine's (`photocheck_core::Report`), and its readers parse it into that.
+#[derive(Debug, Clone, Serialize)]
+#[serde(transparent)]
+pub struct StoredReport(Box<serde_json::value::RawValue>);
+
+/// The same JSON text.
+impl PartialEq for StoredReport {
+    fn eq(&self, other: &StoredReport) -> bool {
+        self.0.get() == other.0.get()
+    }
+}
+
+impl StoredReport {
+    pub fn of(report: &impl Serialize) -> Result<StoredReport, StoreError> {
+        serde_json::value::to_raw_value(report)
+            .map(StoredReport)
+            .map_err(|e| StoreError::Corrupt(format!("report: {e}")))
+    }
+
+    /// The report as its writer's type.
+    pub fn parse<R: serde::de::DeserializeOwned>(&self) -> Result<R, StoreError> {
+        serde_json::from_str(self.0.get())
+            .map_err(|e| StoreError::Corrupt(format!("stored report: {e}")))
+    }
+
+    fn from_json(text: String) -> Result<StoredReport, StoreError> {
+        serde_json::value::RawValue::from_string(text)
+            .map(StoredReport)
+            .map_err(|e| StoreError::Corrupt(format!("stored report: {e}")))
+    }
+
+    fn json(&self) -> &str {
+        self.0.get()
+    }
 }
 
 /// A submission and, once decided, its result.
@@ -135,7 +178,7 @@ pub struct Submission {
     pub published_at: Option<DateTime<Utc>>,
     pub failure: Option<String>,
     pub superseded_by: Option<Uuid>,
-    pub result: Option<Decision>,
+    pub result: Option<EngineDecision>,
     /// For a submission sent to a reviewer: when the review is due.
     pub due: Option<DateTime<Utc>>,
     /// An automatic approval sampled for a second look.
@@ -145,13 +188,61 @@ pub struct Submission {
 }
 
 impl Submission {
-    /// approve, review or reject: the reviewer's word when there is one, else the engine's.
-    pub fn final_decision(&self) -> Option<&str> {
+    /// The reviewer's word when there is one, else the engine's.
+    pub fn final_decision(&self) -> Option<Decision> {
         match (&self.reviewed, &self.result) {
-            (Some(r), _) => Some(r.decision.as_str()),
-            (None, Some(d)) => Some(d.decision.as_str()),
+            (Some(r), _) => Some(r.decision),
+            (None, Some(d)) => Some(d.decision),
             (None, None) => None,
         }
+    }
+
+    /// The result event of the engine's decision, once there is one.
+    pub fn engine_event(&self) -> Option<ResultEvent> {
+        let d = self.result.as_ref()?;
+        // What the notification services are told besides the decision: where the licence photo was
+        // cut from the upload, and the looks nobody checked. A report without them says neither.
+        #[derive(Deserialize, Default)]
+        struct Facts {
+            #[serde(default)]
+            framing: Option<photocheck_types::Framing>,
+            #[serde(default)]
+            not_checked: Vec<Coded>,
+        }
+        #[derive(Deserialize)]
+        struct Coded {
+            code: String,
+        }
+        let facts: Facts = d.report.parse().unwrap_or_default();
+        Some(ResultEvent::new(
+            self.id,
+            &self.applicant_id,
+            self.licence_no.as_deref(),
+            d.decision,
+            d.reasons.iter().map(ApplicantReason::from).collect(),
+            self.due,
+            DecidedBy::Engine,
+            d.decided_at,
+            facts.framing,
+            facts.not_checked.into_iter().map(|c| c.code).collect(),
+        ))
+    }
+
+    /// The result event of the reviewer's decision, once there is one.
+    pub fn reviewer_event(&self) -> Option<ResultEvent> {
+        let r = self.reviewed.as_ref()?;
+        Some(ResultEvent::new(
+            self.id,
+            &self.applicant_id,
+            self.licence_no.as_deref(),
+            r.decision,
+            photocheck_types::reviewer::applicant_reasons(&r.reasons),
+            None,
+            DecidedBy::Reviewer(&r.decided_by),
+            r.decided_at,
+            None,
+            Vec::new(),
+        ))
     }
 }
 
@@ -159,7 +250,7 @@ impl Submission {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReviewerDecision {
     /// approve or reject.
-    pub decision: String,
+    pub decision: Decision,
     /// Reason codes from the photo rules (empty for an approval).
     pub reasons: Vec<String>,
     pub note: Option<String>,
@@ -187,7 +278,7 @@ pub enum Recorded {
     /// This call wrote the result.
     New,
     /// A result was already there (a redelivered message); it is returned unchanged.
-    AlreadyDecided(Decision),
+    AlreadyDecided(EngineDecision),
     /// The submission no longer wants a decision (superseded or failed); nothing was written.
     Closed(Status),
 }
@@ -394,11 +485,10 @@ impl Store {
                     superseded_by: row.try_get::<Option<String>, _>("superseded_by")?.map(parse_uuid).transpose()?,
                     result: match row.try_get::<Option<String>, _>("decision")? {
                         None => None,
-                        Some(decision) => Some(Decision {
-                            decision,
+                        Some(decision) => Some(EngineDecision {
+                            decision: parse_decision(&decision)?,
                             reasons: parse_json(row.try_get("reasons")?)?,
-                            report: parse_json(row.try_get("report")?)?,
-                            decided_by: row.try_get("decided_by")?,
+                            report: StoredReport::from_json(row.try_get("report")?)?,
                             decided_at: parse_time(row.try_get("decided_at")?)?,
                         }),
                     },
@@ -407,7 +497,7 @@ impl Store {
                     reviewed: match row.try_get::<Option<String>, _>("review_decision")? {
                         None => None,
                         Some(decision) => Some(ReviewerDecision {
-                            decision,
+                            decision: parse_decision(&decision)?,
                             reasons: row
                                 .try_get::<Option<String>, _>("review_reasons")?
                                 .map(|r| serde_json::from_str(&r))
@@ -448,7 +538,7 @@ impl Store {
     pub async fn record_decision(
         &self,
         id: Uuid,
-        d: &Decision,
+        d: &EngineDecision,
         review: Option<ReviewDue>,
     ) -> Result<Recorded, StoreError> {
         let status = self.sql(&Sql {
@@ -471,7 +561,7 @@ impl Store {
         let event = self.event_sql();
         let detail = serde_json::json!({
             "decision": d.decision,
-            "decided_by": d.decided_by,
+            "decided_by": "engine",
             "due": review.map(|r| r.due),
             "audit": review.is_some_and(|r| r.audit),
         });
@@ -481,10 +571,10 @@ impl Store {
             if moved == 1 {
                 sqlx::query(insert)
                     .bind(id.to_string())
-                    .bind(&d.decision)
-                    .bind(d.reasons.to_string())
-                    .bind(d.report.to_string())
-                    .bind(&d.decided_by)
+                    .bind(d.decision.as_str())
+                    .bind(to_json(&d.reasons)?)
+                    .bind(d.report.json())
+                    .bind("engine")
                     .bind(db_time(d.decided_at))
                     .execute(&mut *tx)
                     .await?;
@@ -635,6 +725,14 @@ fn parse_time(text: String) -> Result<DateTime<Utc>, StoreError> {
         .map_err(|e| StoreError::Corrupt(format!("time {text:?}: {e}")))
 }
 
-fn parse_json(text: String) -> Result<serde_json::Value, StoreError> {
+fn parse_json<T: serde::de::DeserializeOwned>(text: String) -> Result<T, StoreError> {
     serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("JSON: {e}")))
+}
+
+fn to_json(value: &impl Serialize) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(format!("JSON: {e}")))
+}
+
+fn parse_decision(name: &str) -> Result<Decision, StoreError> {
+    Decision::parse(name).ok_or_else(|| StoreError::Corrupt(format!("decision {name:?}")))
 }

@@ -9,7 +9,8 @@ use sqlx::Row;
 use uuid::Uuid;
 
 use crate::{
-    db_time, parse_json, parse_time, parse_uuid, ReviewerDecision, Sql, Store, StoreError,
+    db_time, parse_decision, parse_json, parse_time, parse_uuid, Decision, Reason,
+    ReviewerDecision, Sql, Store, StoreError,
 };
 
 /// One review item with what the queue page shows of it.
@@ -22,8 +23,8 @@ pub struct ReviewItem {
     pub queued_at: DateTime<Utc>,
     pub audit: bool,
     /// The engine's decision and reasons (the codes reviewers see first).
-    pub engine_decision: String,
-    pub engine_reasons: serde_json::Value,
+    pub engine_decision: Decision,
+    pub engine_reasons: Vec<Reason>,
     pub claimed_by: Option<String>,
     pub lease_until: Option<DateTime<Utc>>,
     pub reviewed: Option<ReviewerDecision>,
@@ -101,7 +102,7 @@ macro_rules! impl_row_like {
                 let reviewed = match self.try_get::<Option<String>, _>("decision")? {
                     None => None,
                     Some(decision) => Some(ReviewerDecision {
-                        decision,
+                        decision: parse_decision(&decision)?,
                         reasons: match self.try_get::<Option<String>, _>("reasons")? {
                             None => Vec::new(),
                             Some(text) => serde_json::from_str(&text)
@@ -123,7 +124,9 @@ macro_rules! impl_row_like {
                     due_at: parse_time(self.try_get("due_at")?)?,
                     queued_at: parse_time(self.try_get("queued_at")?)?,
                     audit: self.try_get::<i32, _>("audit")? != 0,
-                    engine_decision: self.try_get("engine_decision")?,
+                    engine_decision: parse_decision(
+                        &self.try_get::<String, _>("engine_decision")?,
+                    )?,
                     engine_reasons: parse_json(self.try_get("engine_reasons")?)?,
                     claimed_by: self.try_get("claimed_by")?,
                     lease_until: opt_time("lease_until")?,
@@ -301,7 +304,7 @@ impl Store {
             let moved = sqlx::query(update)
                 .bind(id.to_string())
                 .bind(&d.decided_by)
-                .bind(&d.decision)
+                .bind(d.decision.as_str())
                 .bind(&reasons)
                 .bind(&d.note)
                 .bind(db_time(d.decided_at))
@@ -313,7 +316,7 @@ impl Store {
                 sqlx::query(audit)
                     .bind(db_time(d.decided_at))
                     .bind(&d.decided_by)
-                    .bind(if d.decision == "approve" { "review.approve" } else { "review.reject" })
+                    .bind(if d.decision == Decision::Approve { "review.approve" } else { "review.reject" })
                     .bind(format!("submission {id}"))
                     .bind(before_json.to_string())
                     .bind(after.to_string())

@@ -3,6 +3,7 @@
 //! fewest reviews; among equals, the value closest to the starting one.
 
 use photocheck_core::profile::Limit;
+use photocheck_core::RuleInfo as _;
 use photocheck_core::{Profile, RuleId};
 use rayon::prelude::*;
 use serde::Serialize;

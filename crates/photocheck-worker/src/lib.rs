@@ -15,12 +15,12 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use photocheck_calendar::Calendar;
-use photocheck_core::{archive, Channel, Context, Decision as Outcome, Profile, Report};
-use photocheck_queue::{Delivery, Disposition, EmbeddedQueue, Job, RabbitLink};
+use photocheck_core::{archive, Channel, Context, Decision, Profile, Reason, Report, RuleId};
+use photocheck_queue::{Delivery, Disposition, Job, Queue};
 use photocheck_store::{
-    BlobError, Blobs, Decision, Recorded, ReviewDue, Status, Store, StoreError, Submission,
+    archive_key, BlobError, Blobs, EngineDecision, Recorded, ReviewDue, Status, Store, StoreError,
+    StoredReport, Submission,
 };
-use serde_json::json;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -40,8 +40,8 @@ pub struct Settings {
     /// reviewer's page: written at decision time, so the API never runs the engine again.
     pub overlays: Blobs,
     pub profile: Arc<Profile>,
-    /// Where result events go; `None` in the embedded mode, whose event log is the database's.
-    pub events: Option<Arc<RabbitLink>>,
+    /// Where jobs come from and result events go.
+    pub queue: Queue,
     pub metrics: Arc<Metrics>,
     /// Attempts before a job that keeps failing is given up on (the queue's own limit).
     pub max_attempts: u32,
@@ -62,16 +62,6 @@ pub struct Worker {
     ready: AtomicBool,
     /// One permit per check running on the blocking pool.
     engine: Semaphore,
-}
-
-/// Where jobs come from.
-pub enum Source {
-    /// RabbitMQ; the consumer is made again whenever the connection is lost.
-    Rabbit {
-        link: Arc<RabbitLink>,
-        tag: String,
-    },
-    Embedded(EmbeddedQueue),
 }
 
 /// Why a job could not be finished.
@@ -111,9 +101,9 @@ impl From<photocheck_queue::QueueError> for Failure {
 
 /// What a finished job did.
 enum Done {
-    Decided(String),
+    Decided(Decision),
     /// A result was there already (a redelivery); routed again.
-    AlreadyDecided(String),
+    AlreadyDecided(Decision),
     /// Nothing to do: superseded or failed.
     Closed(Status),
 }
@@ -140,87 +130,61 @@ impl Worker {
     /// Takes jobs until `shutdown`, [`JOBS_PER_CHECK`] per check slot. On shutdown it stops taking jobs,
     /// finishes (and acks) the ones it holds, and only then lets go of the consumer, so the broker
     /// hands the deliveries that were prefetched but not started to another worker.
-    pub async fn run(self: Arc<Self>, source: Source, shutdown: CancellationToken) {
+    pub async fn run(self: Arc<Self>, tag: String, shutdown: CancellationToken) {
         let concurrency = self.s.checks_at_once.max(1) * JOBS_PER_CHECK;
         let permits = Arc::new(Semaphore::new(concurrency));
         let mut tasks = JoinSet::new();
-        match source {
-            Source::Embedded(queue) => {
-                self.ready.store(true, Ordering::Relaxed);
-                loop {
-                    let Some(permit) = acquire(&permits, &shutdown).await else {
-                        break;
-                    };
-                    let delivery = tokio::select! {
-                        d = queue.next() => d,
-                        () = shutdown.cancelled() => None,
-                    };
-                    let Some(delivery) = delivery else { break };
-                    let worker = Arc::clone(&self);
-                    tasks.spawn(async move {
-                        worker.handle(Delivery::Embedded(delivery)).await;
-                        drop(permit);
-                    });
-                    reap(&mut tasks);
-                }
-            }
-            Source::Rabbit { link, tag } => {
-                let mut backoff = Duration::from_millis(200);
-                while !shutdown.is_cancelled() {
-                    let consumer = match link.get().await {
-                        Ok(q) => q.consumer(&tag).await,
-                        Err(e) => Err(e),
-                    };
-                    let mut consumer = match consumer {
-                        Ok(c) => c,
-                        Err(e) => {
-                            self.ready.store(false, Ordering::Relaxed);
-                            warn!(error = %e, retry_in = ?backoff, "cannot consume from RabbitMQ");
-                            tokio::select! {
-                                () = tokio::time::sleep(backoff) => {}
-                                () = shutdown.cancelled() => {}
-                            }
-                            backoff = (backoff * 2).min(Duration::from_secs(10));
-                            continue;
-                        }
-                    };
-                    info!(queue = %link.config().name, concurrency, "consuming");
-                    self.ready.store(true, Ordering::Relaxed);
-                    backoff = Duration::from_millis(200);
-                    loop {
-                        let Some(permit) = acquire(&permits, &shutdown).await else {
-                            break;
-                        };
-                        let next = tokio::select! {
-                            d = consumer.next() => d,
-                            () = shutdown.cancelled() => break,
-                        };
-                        let delivery = match next {
-                            Some(Ok(d)) => d,
-                            Some(Err(e)) => {
-                                warn!(error = %e, "RabbitMQ consumer failed; reconnecting");
-                                break;
-                            }
-                            None => {
-                                warn!("RabbitMQ consumer closed; reconnecting");
-                                break;
-                            }
-                        };
-                        let worker = Arc::clone(&self);
-                        tasks.spawn(async move {
-                            worker.handle(Delivery::Rabbit(Box::new(delivery))).await;
-                            drop(permit);
-                        });
-                        reap(&mut tasks);
-                    }
+        let mut backoff = Duration::from_millis(200);
+        // The consumer is made again whenever the broker connection is lost.
+        while !shutdown.is_cancelled() {
+            let mut consumer = match self.s.queue.consume(&tag).await {
+                Ok(c) => c,
+                Err(e) => {
                     self.ready.store(false, Ordering::Relaxed);
-                    if shutdown.is_cancelled() {
-                        // Finish what was started while the channel is still open for its acks.
-                        while tasks.join_next().await.is_some() {}
-                        if let Err(e) = consumer.close().await {
-                            debug!(error = %e, "closing the consumer");
-                        }
+                    warn!(error = %e, retry_in = ?backoff, "cannot consume from the queue");
+                    tokio::select! {
+                        () = tokio::time::sleep(backoff) => {}
+                        () = shutdown.cancelled() => {}
                     }
+                    backoff = (backoff * 2).min(Duration::from_secs(10));
+                    continue;
+                }
+            };
+            info!(queue = %self.s.queue.config().name, concurrency, "consuming");
+            self.ready.store(true, Ordering::Relaxed);
+            backoff = Duration::from_millis(200);
+            loop {
+                let Some(permit) = acquire(&permits, &shutdown).await else {
+                    break;
+                };
+                let next = tokio::select! {
+                    d = consumer.next() => d,
+                    () = shutdown.cancelled() => break,
+                };
+                let delivery = match next {
+                    Some(Ok(d)) => d,
+                    Some(Err(e)) => {
+                        warn!(error = %e, "consumer failed; reconnecting");
+                        break;
+                    }
+                    None => {
+                        warn!("consumer closed; reconnecting");
+                        break;
+                    }
+                };
+                let worker = Arc::clone(&self);
+                tasks.spawn(async move {
+                    worker.handle(delivery).await;
+                    drop(permit);
+                });
+                reap(&mut tasks);
+            }
+            self.ready.store(false, Ordering::Relaxed);
+            if shutdown.is_cancelled() {
+                // Finish what was started while the channel is still open for its acks.
+                while tasks.join_next().await.is_some() {}
+                if let Err(e) = consumer.close().await {
+                    debug!(error = %e, "closing the consumer");
                 }
             }
         }
@@ -242,6 +206,13 @@ impl Worker {
                 return;
             }
         };
+        self.finish(job, delivery).await;
+    }
+
+    /// A job, checked, committed, routed and acked (or given back). Its log lines, those of the
+    /// check on the blocking pool included, carry the submission id, as the API's do.
+    #[tracing::instrument(skip_all, fields(submission_id = %job.submission_id, attempt = job.attempt))]
+    async fn finish(&self, job: Job, delivery: Delivery) {
         let id = job.submission_id;
         self.s.metrics.in_flight.inc();
         let outcome = self.process(job, delivery.redelivered()).await;
@@ -319,8 +290,8 @@ impl Worker {
             .ok_or_else(|| Failure::Permanent(format!("no submission {id}")))?;
         match (sub.status, &sub.result) {
             (_, Some(result)) => {
-                self.route(&sub, result).await?;
-                return Ok(Done::AlreadyDecided(result.decision.clone()));
+                self.route(&sub).await?;
+                return Ok(Done::AlreadyDecided(result.decision));
             }
             (Status::Superseded | Status::Failed, None) => return Ok(Done::Closed(sub.status)),
             _ => {}
@@ -346,21 +317,23 @@ impl Worker {
             .await
             .map_err(|e| Failure::Transient(format!("no check slot: {e}")))?;
         let started = Instant::now();
-        let (report, archive, overlay) =
-            tokio::task::spawn_blocking(move || check(&bytes, &profile, &ctx))
-                .await
-                .map_err(|e| Failure::Transient(format!("the check task was lost: {e}")))?;
+        let (report, archive, overlay) = tokio::task::spawn_blocking({
+            let span = tracing::Span::current();
+            move || span.in_scope(|| check(&bytes, &profile, &ctx))
+        })
+        .await
+        .map_err(|e| Failure::Transient(format!("the check task was lost: {e}")))?;
         drop(slot);
         self.s
             .metrics
             .check_seconds
             .observe(started.elapsed().as_secs_f64());
 
-        let mut decision = Decision {
-            decision: report.decision.as_str().to_owned(),
-            reasons: json!(report.reasons),
-            report: json!(report),
-            decided_by: "engine".to_owned(),
+        let mut decision = EngineDecision {
+            decision: report.decision,
+            reasons: report.reasons.clone(),
+            report: StoredReport::of(&report)
+                .map_err(|e| Failure::Permanent(format!("the report cannot be stored: {e}")))?,
             decided_at: Utc::now(),
         };
         if let Some(png) = overlay {
@@ -372,42 +345,53 @@ impl Worker {
         match archive {
             Some(Ok(copy)) => self.s.archive.put_at(&archive_key(id), &copy.jpeg).await?,
             Some(Err(e)) => {
-                // No approval without its archive copy: a person decides instead.
+                // No approval without its archive copy: a person decides instead. The stored report
+                // keeps what the engine found; the decision and its reason say why a person looks.
                 warn!(%id, error = %e, "approved photo has no archive copy; sending it to review");
-                decision.decision = Outcome::Review.as_str().to_owned();
-                decision.reasons = json!([{
-                    "code": "archive-copy-failed",
-                    "message_en": format!("The archive copy could not be made: {e}"),
-                    "message_zh": "无法生成存档照片，将由人工审核",
-                }]);
+                decision.decision = Decision::Review;
+                decision.reasons = vec![Reason {
+                    code: "archive-copy-failed".into(),
+                    // The archive form (378 x 260 px) is what could not be made.
+                    rule: RuleId::Dimensions,
+                    message_en: format!("The archive copy could not be made: {e}"),
+                    message_zh: "无法生成存档照片，将由人工审核".into(),
+                }];
             }
             None => {}
         }
-        let review = if decision.decision == Outcome::Review.as_str() {
-            Some(ReviewDue {
+        let review = match decision.decision {
+            Decision::Review => Some(ReviewDue {
                 due: self.due(&sub),
                 audit: false,
-            })
-        } else if decision.decision == Outcome::Approve.as_str() && audited(id, self.s.audit_share)
-        {
-            Some(ReviewDue {
+            }),
+            Decision::Approve if audited(id, self.s.audit_share) => Some(ReviewDue {
                 due: self.due(&sub),
                 audit: true,
-            })
-        } else {
-            None
+            }),
+            _ => None,
         };
         match self.s.store.record_decision(id, &decision, review).await? {
             Recorded::New => {
                 self.count(&decision, &sub);
                 let due = review.filter(|r| !r.audit).map(|r| r.due);
-                let sub = Submission { due, ..sub };
-                self.route(&sub, &decision).await?;
-                Ok(Done::Decided(decision.decision))
+                let outcome = decision.decision;
+                let sub = Submission {
+                    due,
+                    result: Some(decision),
+                    ..sub
+                };
+                self.route(&sub).await?;
+                Ok(Done::Decided(outcome))
             }
             Recorded::AlreadyDecided(existing) => {
-                let sub = self.s.store.get(id).await?.unwrap_or(sub);
-                self.route(&sub, &existing).await?;
+                let sub = match self.s.store.get(id).await? {
+                    Some(sub) => sub,
+                    None => Submission {
+                        result: Some(existing.clone()),
+                        ..sub
+                    },
+                };
+                self.route(&sub).await?;
                 Ok(Done::AlreadyDecided(existing.decision))
             }
             Recorded::Closed(status) => Ok(Done::Closed(status)),
@@ -426,23 +410,17 @@ impl Worker {
         due.at.with_timezone(&Utc)
     }
 
-    fn count(&self, decision: &Decision, sub: &Submission) {
+    fn count(&self, decision: &EngineDecision, sub: &Submission) {
         let m = &self.s.metrics;
         m.decisions
             .get_or_create(&metrics::DecisionLabel {
-                decision: decision.decision.clone(),
+                decision: decision.decision.as_str().to_owned(),
             })
             .inc();
-        for code in decision
-            .reasons
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|r| r["code"].as_str())
-        {
+        for r in &decision.reasons {
             m.reasons
                 .get_or_create(&metrics::ReasonLabel {
-                    reason: code.to_owned(),
+                    reason: r.code.clone(),
                 })
                 .inc();
         }
@@ -452,61 +430,13 @@ impl Worker {
 
     /// Tells the notification services. Approved photos already have their archive copy (written
     /// before the decision), and a review is already in the review queue (written with it).
-    async fn route(&self, sub: &Submission, decision: &Decision) -> Result<(), Failure> {
-        let Some(link) = &self.s.events else {
+    async fn route(&self, sub: &Submission) -> Result<(), Failure> {
+        let Some(event) = sub.engine_event() else {
             return Ok(());
         };
-        let (key, body) = result_event(sub, decision);
-        link.get().await?.publish_event(key, &body).await?;
+        self.s.queue.publish_event(&event).await?;
         Ok(())
     }
-}
-
-/// The result event for the notification services: its routing key and JSON body. A reviewer's
-/// decision goes out in the same form as the engine's.
-///
-/// Delivery is at least once (a worker that dies between publishing and acknowledging publishes
-/// again), so every event carries an `event_id` that names the decision, not the sending: a
-/// submission has one engine decision and at most one reviewer decision, and a consumer drops an
-/// `event_id` it has seen.
-pub fn result_event(sub: &Submission, decision: &Decision) -> (&'static str, serde_json::Value) {
-    let (event, key) = match decision.decision.as_str() {
-        "approve" => ("approved", "submission.approved"),
-        "reject" => ("rejected", "submission.rejected"),
-        _ => ("review", "submission.review"),
-    };
-    let by = if decision.decided_by == "engine" {
-        "engine"
-    } else {
-        "reviewer"
-    };
-    let body = json!({
-        "event_id": format!("{}/{by}", sub.id),
-        "event": event,
-        "submission_id": sub.id,
-        "applicant_id": sub.applicant_id,
-        "licence_no": sub.licence_no,
-        "decision": decision.decision,
-        "reasons": applicant_reasons(&decision.reasons),
-        "due": if decision.decision == "review" { sub.due } else { None },
-        "decided_at": decision.decided_at,
-        "decided_by": decision.decided_by,
-        // Whether the licence photo is the upload or a crop of it (and where), and for an approval
-        // the looks nobody checked: what the archive copy is and what an audit may still find.
-        "framing": decision.report.get("framing"),
-        "not_checked": if decision.decision == "approve" {
-            decision.report.get("not_checked").map(|n| {
-                n.as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|r| r.get("code").cloned())
-                    .collect::<Vec<_>>()
-            })
-        } else {
-            None
-        },
-    });
-    (key, body)
 }
 
 /// Waits for a free slot, or `None` on shutdown.
@@ -536,11 +466,6 @@ fn audited(id: Uuid, share: f64) -> bool {
     bucket < share.clamp(0.0, 1.0) * 10_000.0
 }
 
-/// The archive copy's blob key: the submission id, so writing it twice writes the same file.
-pub fn archive_key(id: Uuid) -> String {
-    id.simple().to_string()
-}
-
 /// The engine, guarded: a panic becomes a `review` report. For a photo a person may look at (sent
 /// to review, or approved and so possibly audited), also the background overlay as PNG; for an
 /// approved photo, also its archive
@@ -557,7 +482,7 @@ fn check(
     let run = AssertUnwindSafe(|| {
         let (report, analysis) = photocheck_core::analyse(bytes, profile, ctx);
         let overlay = match (&report.decision, &analysis) {
-            (Outcome::Review | Outcome::Approve, Some(a)) => {
+            (Decision::Review | Decision::Approve, Some(a)) => {
                 photocheck_core::annotate::background_layer(a).and_then(|layer| {
                     let mut png = std::io::Cursor::new(Vec::new());
                     layer
@@ -569,7 +494,7 @@ fn check(
             _ => None,
         };
         let copy = match (&report.decision, analysis) {
-            (Outcome::Approve, Some(a)) => Some(archive::from_image(&a.image, profile)),
+            (Decision::Approve, Some(a)) => Some(archive::from_image(&a.image, profile)),
             _ => None,
         };
         (report, copy, overlay)
@@ -579,15 +504,6 @@ fn check(
         error!(why, "the check panicked; sending the photo to review");
         (Report::check_failed(&why, profile), None, None)
     })
-}
-
-/// The reasons as the applicant sees them: code and the two messages (the measures stay in the
-/// stored report). The result events and the status API both show these.
-pub fn applicant_reasons(reasons: &serde_json::Value) -> serde_json::Value {
-    let list = reasons.as_array().into_iter().flatten().map(|r| {
-        json!({ "code": r["code"], "message_en": r["message_en"], "message_zh": r["message_zh"] })
-    });
-    serde_json::Value::Array(list.collect())
 }
 
 #[cfg(test)]

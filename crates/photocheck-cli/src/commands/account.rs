@@ -128,10 +128,7 @@ where
         .build()?;
     runtime.block_on(async {
         let store = Store::connect(&database).await.with_context(|| {
-            format!(
-                "opening the database {}",
-                photocheck_server::modes::redact(&database)
-            )
+            format!("opening the database {}", photocheck_app::redact(&database))
         })?;
         body(store).await
     })

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 use clap::Args;
+use photocheck_app::{BlobLocation, Options};
 use photocheck_core::Profile;
-use photocheck_server::{BlobLocation, Options};
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 
@@ -238,17 +238,17 @@ pub fn serve(args: ServeArgs, profile: Profile) -> Result<()> {
     let o = options(Mode::Serve, args.service, &args.data, profile)?;
     std::fs::create_dir_all(&args.data)
         .with_context(|| format!("cannot create the data folder {}", args.data.display()))?;
-    run(|shutdown| photocheck_server::serve(o, shutdown))
+    run(|shutdown| photocheck_app::serve(o, shutdown))
 }
 
 pub fn api(args: ServiceArgs, profile: Profile) -> Result<()> {
     let o = options(Mode::Api, args, Path::new("."), profile)?;
-    run(|shutdown| photocheck_server::run_api(o, shutdown))
+    run(|shutdown| photocheck_app::run_api(o, shutdown))
 }
 
 pub fn worker(args: ServiceArgs, profile: Profile) -> Result<()> {
     let o = options(Mode::Worker, args, Path::new("."), profile)?;
-    run(|shutdown| photocheck_server::run_worker(o, shutdown))
+    run(|shutdown| photocheck_app::run_worker(o, shutdown))
 }
 
 /// Logging, the runtime, and Ctrl-C / SIGTERM turned into a graceful stop.

@@ -2,6 +2,7 @@
 //! sample sets. Every photo is checked in parallel with a progress bar; tune then sweeps each limit,
 //! proposes a profile and writes the report.
 
+use photocheck_core::RuleInfo as _;
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

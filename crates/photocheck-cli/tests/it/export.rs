@@ -3,9 +3,11 @@
 
 use chrono::{Duration, Utc};
 use photocheck_store::{
-    BlobLocation, Blobs, Channel, Decision, NewSubmission, ReviewDue, ReviewerDecision, Store,
+    BlobLocation, Blobs, Channel, Decision, EngineDecision, NewSubmission, Reason, ReviewDue,
+    ReviewerDecision, Store, StoredReport,
 };
 use photocheck_tune::set::SampleSet;
+use photocheck_types::RuleId;
 
 use crate::{code, run, stderr};
 
@@ -33,11 +35,15 @@ async fn reviewed(
         .await
         .expect("insert")
         .id;
-    let engine = Decision {
-        decision: "review".into(),
-        reasons: serde_json::json!([{ "code": "check-eyes-open" }]),
-        report: serde_json::json!({ "decision": "review" }),
-        decided_by: "engine".into(),
+    let engine = EngineDecision {
+        decision: Decision::Review,
+        reasons: vec![Reason {
+            code: "check-eyes-open".into(),
+            rule: RuleId::EyesOpen,
+            message_en: "A reviewer checks that the eyes are open".into(),
+            message_zh: "需人工确认双眼睁开".into(),
+        }],
+        report: StoredReport::of(&serde_json::json!({ "decision": "review" })).expect("report"),
         decided_at: Utc::now() - Duration::minutes(20),
     };
     let due = ReviewDue {
@@ -55,7 +61,7 @@ async fn reviewed(
         .expect("claim")
         .expect("claimed");
     let d = ReviewerDecision {
-        decision: verdict.into(),
+        decision: Decision::parse(verdict).expect("a decision name"),
         reasons: reasons.iter().map(|r| (*r).to_owned()).collect(),
         note: Some("looked twice".into()),
         decided_by: "wang.fang".into(),

@@ -9,9 +9,9 @@ use std::time::Duration;
 use chrono::Utc;
 use photocheck_core::{derive, Context, Profile};
 use photocheck_queue::testing::EventInbox;
+use photocheck_store::archive_key;
 use photocheck_store::{testing, Status, Store};
 use photocheck_store::{BlobError, Blobs, S3Blobs};
-use photocheck_worker::archive_key;
 use uuid::Uuid;
 
 use crate::{photocheck, real_photos};

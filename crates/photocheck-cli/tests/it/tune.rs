@@ -2,6 +2,7 @@
 //! them: the report files, the numbers the issue asks for, and zero false approvals with the default
 //! profile.
 
+use photocheck_core::RuleInfo as _;
 use std::path::Path;
 
 use photocheck_core::{rules, Profile, RuleId};

@@ -3,6 +3,7 @@
 //! geometry rules; frames no crop can fix say what to change. Recency by channel. Nothing made here
 //! is saved.
 
+use photocheck_core::RuleInfo as _;
 use std::io::Cursor;
 
 use image::RgbImage;

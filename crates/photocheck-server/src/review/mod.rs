@@ -4,7 +4,6 @@
 
 pub mod auth;
 mod pages;
-pub mod reasons;
 pub mod stats;
 pub mod throttle;
 
@@ -22,11 +21,12 @@ use chrono::{DateTime, Duration, FixedOffset, Utc};
 use photocheck_calendar::Calendar;
 use photocheck_core::{Profile, Report};
 use photocheck_store::{Account, Refused, ReviewItem, ReviewerDecision, Role};
+use photocheck_types::Decision;
 use serde::Deserialize;
 use tracing::warn;
 use uuid::Uuid;
 
-use crate::api::{AppState, Publisher};
+use crate::api::AppState;
 use auth::{Reviewer, Session, Supervisor};
 use throttle::{Attempt, LoginThrottle, Turned};
 
@@ -42,16 +42,48 @@ pub struct ReviewSettings {
 }
 
 impl ReviewSettings {
-    pub fn from_options(o: &crate::Options) -> ReviewSettings {
+    /// `listen` is the address the pages are served on: without a say in `secure_cookie`, the cookie
+    /// is `Secure` unless that is a loopback address (a TLS proxy on the same machine).
+    pub fn new(c: ReviewConfig, listen: &str) -> ReviewSettings {
         ReviewSettings {
-            calendar: Arc::clone(&o.calendar),
-            lease: o.review_lease,
-            session_ttl: o.session_ttl,
-            profile: Arc::clone(&o.profile),
-            secure_cookie: o
+            secure_cookie: c
                 .secure_cookie
-                .unwrap_or_else(|| !listens_on_loopback(&o.listen)),
-            logins: Arc::new(LoginThrottle::new(o.logins.clone())),
+                .unwrap_or_else(|| !listens_on_loopback(listen)),
+            logins: Arc::new(LoginThrottle::new(c.logins)),
+            calendar: c.calendar,
+            lease: c.lease,
+            session_ttl: c.session_ttl,
+            profile: c.profile,
+        }
+    }
+}
+
+/// What the review pages are configured with.
+#[derive(Debug, Clone)]
+pub struct ReviewConfig {
+    /// Working days, for deadlines and the supervisor's forecast.
+    pub calendar: Arc<Calendar>,
+    /// How long a reviewer's claim on an item lasts.
+    pub lease: Duration,
+    /// How long a login lasts.
+    pub session_ttl: Duration,
+    /// The profile the stored reports were judged by (for the framed crop).
+    pub profile: Arc<Profile>,
+    /// Mark the session cookie `Secure`; `None` decides by the listening address.
+    pub secure_cookie: Option<bool>,
+    /// Password guessing limits.
+    pub logins: throttle::LoginPolicy,
+}
+
+impl Default for ReviewConfig {
+    fn default() -> ReviewConfig {
+        ReviewConfig {
+            calendar: Arc::new(Calendar::builtin()),
+            lease: Duration::minutes(10),
+            session_ttl: Duration::hours(10),
+            profile: Arc::new(Profile::default_profile()),
+            secure_cookie: None,
+            logins: throttle::LoginPolicy::default(),
         }
     }
 }
@@ -556,7 +588,7 @@ async fn item(
     let report: Option<Report> = submission
         .result
         .as_ref()
-        .and_then(|r| serde_json::from_value(r.report.clone()).ok());
+        .and_then(|r| r.report.parse().ok());
     let history: Vec<_> = state
         .store
         .applicant_submissions(&submission.applicant_id, 20)
@@ -651,7 +683,7 @@ async fn framed(
         .await
         .map_err(unavailable)?
         .and_then(|s| s.result)
-        .and_then(|r| serde_json::from_value(r.report).ok());
+        .and_then(|r| r.report.parse().ok());
     let profile = Arc::clone(&state.review.profile);
     let jpeg = tokio::task::spawn_blocking(move || {
         let image = photocheck_core::judged_photo(&bytes, report.as_ref()?, &profile)?.ok()?;
@@ -681,7 +713,7 @@ async fn mask(
     let uuid = viewable(&state, &me, &id).await?;
     match state
         .overlays
-        .get(&photocheck_worker::archive_key(uuid))
+        .get(&photocheck_store::archive_key(uuid))
         .await
     {
         Ok(png) => Ok(([(header::CONTENT_TYPE, "image/png")], png).into_response()),
@@ -721,6 +753,7 @@ async fn skip(
 }
 
 /// A reviewer's decision: `decision` (approve or reject), `reason` (repeated codes), `note`.
+#[tracing::instrument(skip_all, fields(submission_id, reviewer = %me.name))]
 async fn decide(
     State(state): State<AppState>,
     Reviewer(me): Reviewer,
@@ -729,6 +762,7 @@ async fn decide(
 ) -> Result<Response, PageError> {
     let fields = our_form(&me, &body)?;
     let id = parse_id(&id)?;
+    tracing::Span::current().record("submission_id", tracing::field::display(id));
     let bad = |text: &str| PageError(StatusCode::BAD_REQUEST, "无法提交", text.to_owned());
     let mut decision = None;
     let mut reasons = Vec::new();
@@ -736,7 +770,7 @@ async fn decide(
     for (k, v) in fields {
         match k.as_str() {
             "decision" if !v.is_empty() => decision = Some(v),
-            "reason" => match reasons::by_code(&v) {
+            "reason" => match photocheck_types::reviewer::by_code(&v) {
                 Some(r) => reasons.push(r.code.to_owned()),
                 None => return Err(bad(&format!("未知的退回原因：{v}"))),
             },
@@ -747,15 +781,17 @@ async fn decide(
             _ => {}
         }
     }
-    match decision.as_deref() {
-        Some("approve") if reasons.is_empty() => {}
-        Some("approve") => return Err(bad("通过时不能选择退回原因；请取消所选原因后再通过。")),
-        Some("reject") if !reasons.is_empty() => {}
-        Some("reject") => return Err(bad("退回时请至少选择一个原因。")),
+    let decision = match decision.as_deref().and_then(Decision::parse) {
+        Some(Decision::Approve) if reasons.is_empty() => Decision::Approve,
+        Some(Decision::Approve) => {
+            return Err(bad("通过时不能选择退回原因；请取消所选原因后再通过。"))
+        }
+        Some(Decision::Reject) if !reasons.is_empty() => Decision::Reject,
+        Some(Decision::Reject) => return Err(bad("退回时请至少选择一个原因。")),
         _ => return Err(bad("请选择通过或退回。")),
-    }
+    };
     let verdict = ReviewerDecision {
-        decision: decision.unwrap_or_default(),
+        decision,
         reasons,
         note,
         decided_by: me.name.clone(),
@@ -783,37 +819,24 @@ async fn decide(
     claim_and_open(&state, &me, None, "decided").await
 }
 
-/// Publishes the result event of a reviewer's decision. Without RabbitMQ (the embedded mode) there
-/// are no notification services to tell.
 async fn send_review_event(state: &AppState, id: Uuid) -> anyhow::Result<()> {
-    match &state.publisher {
-        Publisher::Rabbit(link) => publish_review_event(&state.store, link, id).await,
-        Publisher::Embedded(_) => Ok(()),
-    }
+    publish_review_event(&state.store, &state.queue, id).await
 }
 
 /// Publishes the result event of a reviewer's decision, in the engine's form, and notes it sent.
 pub async fn publish_review_event(
     store: &photocheck_store::Store,
-    link: &photocheck_queue::RabbitLink,
+    queue: &photocheck_queue::Queue,
     id: Uuid,
 ) -> anyhow::Result<()> {
     let sub = store
         .get(id)
         .await?
         .ok_or_else(|| anyhow::anyhow!("no submission {id}"))?;
-    let Some(r) = &sub.reviewed else {
+    let Some(event) = sub.reviewer_event() else {
         anyhow::bail!("submission {id} has no reviewer decision");
     };
-    let decision = photocheck_store::Decision {
-        decision: r.decision.clone(),
-        reasons: reasons::applicant_reasons(&r.reasons),
-        report: serde_json::Value::Null,
-        decided_by: r.decided_by.clone(),
-        decided_at: r.decided_at,
-    };
-    let (key, body) = photocheck_worker::result_event(&sub, &decision);
-    link.get().await?.publish_event(key, &body).await?;
+    queue.publish_event(&event).await?;
     store.mark_review_event_sent(id).await?;
     Ok(())
 }

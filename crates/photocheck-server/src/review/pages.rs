@@ -5,12 +5,14 @@
 use axum::response::Html;
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Utc};
 use maud::{html, Markup, DOCTYPE};
+use photocheck_core::RuleInfo as _;
 use photocheck_core::{Report, RuleId, Status};
 use photocheck_store::{AuditEntry, ReviewItem, Role, Submission};
 
 use super::auth::{Session, CSRF_FIELD};
-use super::reasons::REASONS;
 use super::stats::Stats;
+use photocheck_types::reviewer::REASONS;
+use photocheck_types::{Decision, Reason};
 
 /// The hidden field that proves a form came from this site's page.
 fn csrf(token: &str) -> Markup {
@@ -109,12 +111,10 @@ pub fn time_left(due: DateTime<Utc>, now: DateTime<Utc>) -> String {
     }
 }
 
-fn reason_codes(reasons: &serde_json::Value) -> String {
+fn reason_codes(reasons: &[Reason]) -> String {
     reasons
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|r| r["message_zh"].as_str().or(r["code"].as_str()))
+        .iter()
+        .map(|r| r.message_zh.as_str())
         .collect::<Vec<_>>()
         .join("；")
 }
@@ -205,12 +205,12 @@ fn status_zh(s: Status) -> (&'static str, &'static str) {
     }
 }
 
-fn decision_zh(d: Option<&str>) -> &'static str {
+fn decision_zh(d: Option<Decision>) -> &'static str {
     match d {
-        Some("approve") => "通过",
-        Some("reject") => "退回",
-        Some("review") => "待审核",
-        _ => "未判定",
+        Some(Decision::Approve) => "通过",
+        Some(Decision::Reject) => "退回",
+        Some(Decision::Review) => "待审核",
+        None => "未判定",
     }
 }
 
@@ -277,11 +277,11 @@ pub fn item_page(v: &ItemView<'_>) -> Markup {
                     "截止 " (local(v.item.due_at, v.zone)) "（" (time_left(v.item.due_at, v.now)) "）"
                     @if v.due_provisional { span.provisional #due-provisional title="日历文件缺少该年份的节假日安排，此截止时间仅按周末和固定日期法定节假日计算" { "（暂定）" } }
                     " · 收到 " (local(v.submission.received_at, v.zone))
-                    " · 引擎判断：" (decision_zh(Some(&v.item.engine_decision)))
+                    " · 引擎判断：" (decision_zh(Some(v.item.engine_decision)))
                 }
                 ul.why {
-                    @for r in v.item.engine_reasons.as_array().into_iter().flatten() {
-                        li { (r["message_zh"].as_str().or(r["code"].as_str()).unwrap_or("")) }
+                    @for r in &v.item.engine_reasons {
+                        li title=(r.code) { (r.message_zh) }
                     }
                 }
                 @if let Some(n) = v.notice { p.notice role="status" { (n) } }
@@ -378,7 +378,7 @@ pub fn item_page(v: &ItemView<'_>) -> Markup {
                     }
                 }
             } @else if let Some(r) = &v.submission.reviewed {
-                p.decided { "已由 " (r.decided_by) " 于 " (local(r.decided_at, v.zone)) " " (decision_zh(Some(&r.decision))) }
+                p.decided { "已由 " (r.decided_by) " 于 " (local(r.decided_at, v.zone)) " " (decision_zh(Some(r.decision))) }
             } @else if v.notice.is_none() {
                 form.claim method="post" action=(format!("/review/items/{id}/claim")) {
                     (csrf(&v.session.csrf))

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, FixedOffset, Utc};
 use photocheck_store::ReviewItem;
+use photocheck_types::Decision;
 
 /// How far back "the current pace" looks.
 pub const PACE_WINDOW_HOURS: i64 = 1;
@@ -93,7 +94,7 @@ pub fn compute(
         }
         if item.audit {
             audits_reviewed += 1;
-            if r.decision == "reject" {
+            if r.decision == Decision::Reject {
                 audits_rejected += 1;
                 for code in &r.reasons {
                     *audit_rejects_by_reason.entry(code.clone()).or_default() += 1;
@@ -149,8 +150,8 @@ pub(super) mod tests {
             due_at: now + Duration::minutes(due_in_min),
             queued_at: now - Duration::hours(1),
             audit: false,
-            engine_decision: "review".into(),
-            engine_reasons: serde_json::json!([]),
+            engine_decision: Decision::Review,
+            engine_reasons: Vec::new(),
             claimed_by: None,
             lease_until: None,
             reviewed: None,
@@ -166,7 +167,7 @@ pub(super) mod tests {
                 at + Duration::minutes(1)
             },
             reviewed: Some(ReviewerDecision {
-                decision: "approve".into(),
+                decision: Decision::Approve,
                 reasons: vec![],
                 note: None,
                 decided_by: by.into(),
@@ -221,23 +222,23 @@ pub(super) mod tests {
     fn audited_approvals_rejected_by_reviewers_are_counted_per_reason() {
         let zone = FixedOffset::east_opt(8 * 3600).expect("offset");
         let now = Utc::now();
-        let audited = |decision: &str, reasons: &[&str]| {
+        let audited = |decision: Decision, reasons: &[&str]| {
             let mut i = done("anna", 10, false, now);
             i.audit = true;
-            i.engine_decision = "approve".into();
+            i.engine_decision = Decision::Approve;
             let r = i.reviewed.as_mut().expect("reviewed");
-            r.decision = decision.into();
+            r.decision = decision;
             r.reasons = reasons.iter().map(|c| (*c).to_owned()).collect();
             i
         };
         let decided = vec![
-            audited("reject", &["jewellery"]),
-            audited("reject", &["jewellery", "ears-not-visible"]),
-            audited("approve", &[]),
+            audited(Decision::Reject, &["jewellery"]),
+            audited(Decision::Reject, &["jewellery", "ears-not-visible"]),
+            audited(Decision::Approve, &[]),
             // Not an audit: a reviewed doubtful photo is not evidence about approvals.
             {
                 let mut i = done("bo", 5, false, now);
-                i.reviewed.as_mut().expect("reviewed").decision = "reject".into();
+                i.reviewed.as_mut().expect("reviewed").decision = Decision::Reject;
                 i.reviewed.as_mut().expect("reviewed").reasons = vec!["jewellery".into()];
                 i
             },

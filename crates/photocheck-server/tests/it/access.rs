@@ -12,8 +12,7 @@ use chrono::{Duration, Utc};
 use photocheck_server::api::{router, AppState};
 use photocheck_server::review::auth::{csrf_token, hash_password, session_cookie, token_hash};
 use photocheck_server::review::throttle::LoginPolicy;
-use photocheck_server::review::ReviewSettings;
-use photocheck_server::Options;
+use photocheck_server::review::{ReviewConfig, ReviewSettings};
 use photocheck_store::{Account, Channel, NewSubmission, ReviewDue, Role};
 use tower::ServiceExt;
 
@@ -331,11 +330,10 @@ async fn queued_item(api: &Api) -> uuid::Uuid {
     store
         .record_decision(
             id,
-            &photocheck_store::Decision {
-                decision: "review".into(),
-                reasons: serde_json::json!([]),
-                report: serde_json::json!({}),
-                decided_by: "engine".into(),
+            &photocheck_store::EngineDecision {
+                decision: photocheck_store::Decision::Review,
+                reasons: Vec::new(),
+                report: photocheck_store::StoredReport::of(&serde_json::json!({})).expect("report"),
                 decided_at: Utc::now(),
             },
             Some(ReviewDue {
@@ -386,15 +384,16 @@ async fn login_from(state: &AppState, from: [u8; 4], name: &str, password: &str)
 #[tokio::test]
 async fn password_guessing_is_locked_out_and_a_flood_waits_in_a_short_line() {
     let api = api().await;
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut options = Options::embedded(dir.path());
-    options.logins = LoginPolicy {
-        hashing_slots: 2,
-        hashing_queue: 4,
-        ..LoginPolicy::default()
+    let config = ReviewConfig {
+        logins: LoginPolicy {
+            hashing_slots: 2,
+            hashing_queue: 4,
+            ..LoginPolicy::default()
+        },
+        ..ReviewConfig::default()
     };
     let mut state = api.state.clone();
-    state.review = Arc::new(ReviewSettings::from_options(&options));
+    state.review = Arc::new(ReviewSettings::new(config, "127.0.0.1:8080"));
     let store = &state.store;
     add_anna(store).await;
 
@@ -445,7 +444,7 @@ async fn password_guessing_is_locked_out_and_a_flood_waits_in_a_short_line() {
     );
     let r = login_from(&state, [10, 0, 0, 3], "anna", "a-long-password").await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let metrics = state.metrics.encode();
+    let metrics = photocheck_server::metrics::exposition(&state.registry);
     assert!(
         metrics.contains("photocheck_logins_turned_away_total"),
         "{metrics}"

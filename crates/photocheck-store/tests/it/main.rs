@@ -9,9 +9,10 @@ use std::str::FromStr;
 
 use chrono::{Duration, Utc};
 use photocheck_store::{
-    testing, BlobError, BlobLocation, Blobs, Channel, Decision, NewSubmission, Recorded, ReviewDue,
-    S3Blobs, Status, Store, StoreError,
+    testing, BlobError, BlobLocation, Blobs, Channel, Decision, EngineDecision, NewSubmission,
+    Reason, Recorded, ReviewDue, S3Blobs, Status, Store, StoreError, StoredReport,
 };
+use photocheck_types::RuleId;
 use sqlx::postgres::PgConnectOptions;
 use uuid::Uuid;
 
@@ -53,12 +54,17 @@ fn submission(applicant: &str) -> NewSubmission {
     }
 }
 
-fn decision(what: &str) -> Decision {
-    Decision {
-        decision: what.into(),
-        reasons: serde_json::json!([{ "code": "head-too-small" }]),
-        report: serde_json::json!({ "decision": what, "faces": 1 }),
-        decided_by: "engine".into(),
+fn decision(what: &str) -> EngineDecision {
+    EngineDecision {
+        decision: Decision::parse(what).expect("a decision name"),
+        reasons: vec![Reason {
+            code: "head-too-small".into(),
+            rule: RuleId::HeadLength,
+            message_en: "The head is too small".into(),
+            message_zh: "头部过小".into(),
+        }],
+        report: StoredReport::of(&serde_json::json!({ "decision": what, "faces": 1 }))
+            .expect("report"),
         decided_at: Utc::now(),
     }
 }
@@ -101,14 +107,14 @@ async fn lifecycle(store: Store) {
         .await
         .expect("record again")
     {
-        Recorded::AlreadyDecided(d) => assert_eq!(d.decision, "review"),
+        Recorded::AlreadyDecided(d) => assert_eq!(d.decision, Decision::Review),
         other => panic!("expected AlreadyDecided, got {other:?}"),
     }
     let s = store.get(id).await.expect("get").expect("present");
     assert_eq!(s.status, Status::Decided);
     let result = s.result.expect("result");
-    assert_eq!(result.decision, "review");
-    assert_eq!(result.reasons[0]["code"], "head-too-small");
+    assert_eq!(result.decision, Decision::Review);
+    assert_eq!(result.reasons[0].code, "head-too-small");
     let stored_due = s.due.expect("a review has a due time");
     assert!(
         (stored_due - due).num_milliseconds().abs() < 1,

@@ -2,7 +2,7 @@
 //! expire, decisions only from the holder, sessions that end, and an audit log nobody can rewrite.
 
 use chrono::{Duration, Utc};
-use photocheck_store::{Account, Refused, ReviewDue, ReviewerDecision, Role, Store};
+use photocheck_store::{Account, Decision, Refused, ReviewDue, ReviewerDecision, Role, Store};
 use uuid::Uuid;
 
 use crate::{decision, postgres, postgres_with_options, sqlite, submission};
@@ -30,7 +30,7 @@ async fn review_item(store: &Store, applicant: &str, due_in: Duration) -> Uuid {
 
 fn verdict(by: &str, what: &str) -> ReviewerDecision {
     ReviewerDecision {
-        decision: what.into(),
+        decision: Decision::parse(what).expect("a decision name"),
         reasons: if what == "reject" {
             vec!["背景不是白色".into()]
         } else {
@@ -104,7 +104,7 @@ async fn queue_order_leases_and_decisions(store: Store) {
     let s = store.get(sooner).await.expect("get").expect("present");
     assert_eq!(
         s.final_decision(),
-        Some("reject"),
+        Some(Decision::Reject),
         "the reviewer's word stands"
     );
     assert_eq!(

@@ -2,6 +2,7 @@
 //! values of photos that keep and break it with the limits drawn, and per bound the sweep curves.
 
 use photocheck_core::profile::Limit;
+use photocheck_core::RuleInfo as _;
 use plotters::prelude::*;
 
 use crate::metrics::RuleStats;

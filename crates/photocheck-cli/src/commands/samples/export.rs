@@ -1,6 +1,6 @@
 //! `photocheck samples export --out DIR`: reviewers' decisions, with the photos they decided on, as a
 //! labelled sample set, so thresholds are tuned on real uploads. An approval is a compliant label; a
-//! rejection breaks the rules its reasons cover (photocheck_server::review::reasons::rules_of), the
+//! rejection breaks the rules its reasons cover (photocheck_types::reviewer::rules_of), the
 //! most direct one as broken and the others as unjudged, since "over- or under-exposed" does not say
 //! which of the two.
 
@@ -9,12 +9,13 @@ use std::path::PathBuf;
 use anyhow::{Context as _, Result};
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::Args;
+use photocheck_app::{BlobLocation, Options};
 use photocheck_core::intake::sniff;
 use photocheck_core::{Format, RuleId};
-use photocheck_server::review::reasons::rules_of;
-use photocheck_server::{BlobLocation, Options};
 use photocheck_store::{Blobs, Store};
 use photocheck_tune::set::{Label, Sample, SampleSet, SetInfo};
+use photocheck_types::reviewer::rules_of;
+use photocheck_types::Decision;
 
 use super::super::progress_bar;
 
@@ -74,7 +75,7 @@ pub fn run(args: ExportArgs) -> Result<()> {
             .map_or("reviewed".into(), |n| n.to_string_lossy().into_owned()),
         description: format!(
             "Reviewer decisions exported from {} on {}",
-            photocheck_server::modes::redact(&database),
+            photocheck_app::redact(&database),
             Utc::now().format("%Y-%m-%d")
         ),
         photos: None,
@@ -98,12 +99,9 @@ async fn export(
     since: DateTime<Utc>,
     out: &std::path::Path,
 ) -> Result<Vec<Sample>> {
-    let store = Store::connect(database).await.with_context(|| {
-        format!(
-            "opening the database {}",
-            photocheck_server::modes::redact(database)
-        )
-    })?;
+    let store = Store::connect(database)
+        .await
+        .with_context(|| format!("opening the database {}", photocheck_app::redact(database)))?;
     let uploads = Blobs::open(location, "uploads").await?;
     let decided = store.decided_reviews(since).await?;
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
@@ -131,7 +129,7 @@ async fn export(
         let path = out.join(&file);
         std::fs::write(&path, &bytes)
             .with_context(|| format!("cannot write {}", path.display()))?;
-        let mut label = label_of(&verdict.decision, &verdict.reasons);
+        let mut label = label_of(verdict.decision, &verdict.reasons);
         label.source = format!(
             "reviewed by {} at {}{}",
             verdict.decided_by,
@@ -156,7 +154,7 @@ async fn export(
 }
 
 /// The label a reviewer's decision gives.
-fn label_of(decision: &str, reasons: &[String]) -> Label {
+fn label_of(decision: Decision, reasons: &[String]) -> Label {
     let mut breaks: Vec<RuleId> = Vec::new();
     let mut unjudged: Vec<RuleId> = Vec::new();
     for code in reasons {
@@ -171,7 +169,7 @@ fn label_of(decision: &str, reasons: &[String]) -> Label {
     unjudged.dedup();
     unjudged.retain(|r| !breaks.contains(r));
     Label {
-        compliant: decision == "approve",
+        compliant: decision == Decision::Approve,
         breaks,
         unjudged,
         ..Label::default()
@@ -184,7 +182,10 @@ mod tests {
 
     #[test]
     fn reasons_become_broken_and_unjudged_rules() {
-        let l = label_of("reject", &["exposure".into(), "hat-glasses-mask".into()]);
+        let l = label_of(
+            Decision::Reject,
+            &["exposure".into(), "hat-glasses-mask".into()],
+        );
         assert!(!l.compliant);
         assert_eq!(l.breaks, vec![RuleId::Exposure, RuleId::Headwear]);
         assert_eq!(
@@ -196,11 +197,11 @@ mod tests {
                 RuleId::FaceCovering
             ]
         );
-        let ok = label_of("approve", &[]);
+        let ok = label_of(Decision::Approve, &[]);
         assert!(ok.compliant && ok.breaks.is_empty());
         // The direct rule of one reason is not unjudged because another reason also covers it.
         let l = label_of(
-            "reject",
+            Decision::Reject,
             &["uneven-light".into(), "background-not-white".into()],
         );
         assert!(

@@ -198,7 +198,7 @@ async fn a_reviewer_rejects_an_item_with_the_keyboard_only() {
 
     let s = stack.store.get(id).await.expect("get").expect("stored");
     let reviewed = s.reviewed.expect("the reviewer's decision is stored");
-    assert_eq!(reviewed.decision, "reject");
+    assert_eq!(reviewed.decision, photocheck_types::Decision::Reject);
     assert_eq!(reviewed.reasons, vec!["background-not-white".to_owned()]);
     assert_eq!(reviewed.decided_by, "wang.fang");
     let status = stack.status(id).await;

@@ -7,14 +7,18 @@ use std::time::Duration;
 use anyhow::{bail, Context as _};
 use photocheck_calendar::Calendar;
 use photocheck_core::Profile;
-use photocheck_queue::{EmbeddedQueue, Job, QueueConfig, RabbitLink};
+use photocheck_queue::{Job, Queue, QueueConfig};
+use photocheck_server::api::{self, AppState};
+use photocheck_server::metrics::ApiMetrics;
+use photocheck_server::review::{ReviewConfig, ReviewSettings};
+use photocheck_server::{intake_gate, serve_http, storage};
 use photocheck_store::{BlobLocation, Blobs, Store};
-use photocheck_worker::{Metrics, Settings, Source, Worker};
+use photocheck_worker::{Metrics, Settings, Worker};
+use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-use crate::api::{self, AppState, Publisher};
 use crate::sweeper::Sweeper;
 
 /// Resolved settings of a long-running command (flags over environment over config file over
@@ -26,7 +30,7 @@ pub struct Options {
     /// the intake only this one (the upload platform's network reaches nothing else).
     pub intake_listen: Option<String>,
     /// The intake's service token and per-client rate.
-    pub intake: crate::intake_gate::IntakePolicy,
+    pub intake: intake_gate::IntakePolicy,
     /// A client has this long to send a request's headers; a connection that trickles them (a
     /// byte at a time, to hold sockets open) is closed.
     pub header_read_timeout: Duration,
@@ -51,7 +55,7 @@ pub struct Options {
     /// listens on a loopback address, where a TLS proxy in front of it is what browsers reach.
     pub secure_cookie: Option<bool>,
     /// Password guessing limits.
-    pub logins: crate::review::throttle::LoginPolicy,
+    pub logins: photocheck_server::review::throttle::LoginPolicy,
     pub sweep_every: Duration,
     /// Below this many free bytes where the blob folder lives, `/readyz` says not ready.
     pub min_free_bytes: u64,
@@ -67,7 +71,7 @@ impl Options {
         Options {
             listen: "127.0.0.1:8080".to_owned(),
             intake_listen: None,
-            intake: crate::intake_gate::IntakePolicy::default(),
+            intake: intake_gate::IntakePolicy::default(),
             header_read_timeout: Duration::from_secs(10),
             database: format!("sqlite:{}", data.join("photocheck.db").display()),
             amqp: None,
@@ -80,7 +84,7 @@ impl Options {
             review_lease: chrono::Duration::minutes(10),
             session_ttl: chrono::Duration::hours(10),
             secure_cookie: None,
-            logins: crate::review::throttle::LoginPolicy::default(),
+            logins: photocheck_server::review::throttle::LoginPolicy::default(),
             sweep_every: Duration::from_secs(30),
             min_free_bytes: 1 << 30,
             orphan_grace: Duration::from_secs(3600),
@@ -94,23 +98,41 @@ struct Parts {
     uploads: Blobs,
     archive: Blobs,
     overlays: Blobs,
-    metrics: Arc<Metrics>,
 }
 
-impl Parts {
-    fn state(&self, o: &Options, publisher: Publisher, worker: Option<Arc<Worker>>) -> AppState {
-        AppState {
-            store: self.store.clone(),
-            uploads: self.uploads.clone(),
-            overlays: self.overlays.clone(),
-            publisher,
-            metrics: Arc::clone(&self.metrics),
-            max_upload_bytes: o.max_upload_bytes,
-            worker,
-            review: Arc::new(crate::review::ReviewSettings::from_options(o)),
-            storage: Arc::new(crate::storage::StorageHealth::new(o.min_free_bytes)),
-            intake: Arc::new(crate::intake_gate::IntakeGate::new(o.intake.clone())),
-        }
+/// The HTTP side's state. `registry` holds the process's metrics, the API's registered here;
+/// `worker` is the worker in this process, if any, for readiness.
+fn state(
+    o: &Options,
+    p: &Parts,
+    queue: Queue,
+    mut registry: Registry,
+    worker: Option<Arc<Worker>>,
+) -> AppState {
+    let metrics = Arc::new(ApiMetrics::new(&mut registry));
+    let review = ReviewConfig {
+        calendar: Arc::clone(&o.calendar),
+        lease: o.review_lease,
+        session_ttl: o.session_ttl,
+        profile: Arc::clone(&o.profile),
+        secure_cookie: o.secure_cookie,
+        logins: o.logins.clone(),
+    };
+    AppState {
+        store: p.store.clone(),
+        uploads: p.uploads.clone(),
+        overlays: p.overlays.clone(),
+        queue,
+        metrics,
+        registry: Arc::new(registry),
+        max_upload_bytes: o.max_upload_bytes,
+        worker_ready: worker.map(|w| {
+            let ready: Arc<dyn Fn() -> bool + Send + Sync> = Arc::new(move || w.is_ready());
+            ready
+        }),
+        review: Arc::new(ReviewSettings::new(review, &o.listen)),
+        storage: Arc::new(storage::StorageHealth::new(o.min_free_bytes)),
+        intake: Arc::new(intake_gate::IntakeGate::new(o.intake.clone())),
     }
 }
 
@@ -126,19 +148,18 @@ async fn open_parts(o: &Options) -> anyhow::Result<Parts> {
         uploads,
         archive,
         overlays,
-        metrics: Arc::new(Metrics::new()),
     })
 }
 
-fn worker(o: &Options, p: &Parts, events: Option<Arc<RabbitLink>>) -> Arc<Worker> {
+fn worker(o: &Options, p: &Parts, queue: Queue, registry: &mut Registry) -> Arc<Worker> {
     Arc::new(Worker::new(Settings {
         store: p.store.clone(),
         uploads: p.uploads.clone(),
         archive: p.archive.clone(),
         overlays: p.overlays.clone(),
         profile: Arc::clone(&o.profile),
-        events,
-        metrics: Arc::clone(&p.metrics),
+        queue,
+        metrics: Arc::new(Metrics::new(registry)),
         max_attempts: o.queue.max_attempts,
         calendar: Arc::clone(&o.calendar),
         audit_share: o.audit_share,
@@ -146,11 +167,11 @@ fn worker(o: &Options, p: &Parts, events: Option<Arc<RabbitLink>>) -> Arc<Worker
     }))
 }
 
-fn sweeper(o: &Options, p: &Parts, link: Option<Arc<RabbitLink>>) -> Sweeper {
+fn sweeper(o: &Options, p: &Parts, queue: Queue) -> Sweeper {
     Sweeper {
         store: p.store.clone(),
         uploads: p.uploads.clone(),
-        link,
+        queue,
         every: o.sweep_every,
         min_age: o.sweep_every,
         orphan_grace: o.orphan_grace,
@@ -200,73 +221,6 @@ async fn serve_routes(
     pages.and(intake)
 }
 
-/// Connections served at once; further ones wait in the kernel's backlog.
-const MAX_CONNECTIONS: usize = 4096;
-/// How long a stop waits for requests in flight.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Serves `router` until `shutdown`, then lets requests in flight finish. HTTP/1 with a header
-/// read timeout and a bound on open connections; each request carries the peer's address (logins
-/// and the intake are limited per address).
-async fn serve_http(
-    listener: TcpListener,
-    router: axum::Router,
-    header_read_timeout: Duration,
-    shutdown: CancellationToken,
-) -> anyhow::Result<()> {
-    use hyper_util::rt::{TokioIo, TokioTimer};
-    use tower::ServiceExt as _;
-
-    let mut http = hyper::server::conn::http1::Builder::new();
-    http.timer(TokioTimer::new())
-        .header_read_timeout(header_read_timeout);
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
-    loop {
-        let slot = tokio::select! {
-            slot = Arc::clone(&slots).acquire_owned() => slot.context("connection slots closed")?,
-            () = shutdown.cancelled() => break,
-        };
-        let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(e) => {
-                    // Out of file descriptors, or a connection reset before it was taken: not fatal.
-                    warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            () = shutdown.cancelled() => break,
-        };
-        let service = router.clone().map_request(
-            move |mut request: axum::http::Request<hyper::body::Incoming>| {
-                request
-                    .extensions_mut()
-                    .insert(axum::extract::ConnectInfo(peer));
-                request
-            },
-        );
-        let connection = http.serve_connection(
-            TokioIo::new(stream),
-            hyper_util::service::TowerToHyperService::new(service),
-        );
-        let connection = graceful.watch(connection);
-        tokio::spawn(async move {
-            let _ = connection.await;
-            drop(slot);
-        });
-    }
-    drop(listener);
-    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
-        .await
-        .is_err()
-    {
-        warn!("requests still in flight after {DRAIN_TIMEOUT:?}; stopping anyway");
-    }
-    Ok(())
-}
-
 /// The embedded mode: API and workers in one process on SQLite, a local folder and an in-process
 /// queue. Returns when `shutdown` fires and in-flight checks have finished.
 pub async fn serve(o: Options, shutdown: CancellationToken) -> anyhow::Result<()> {
@@ -274,13 +228,14 @@ pub async fn serve(o: Options, shutdown: CancellationToken) -> anyhow::Result<()
         bail!("the embedded mode runs on SQLite; use `photocheck api` and `photocheck worker` for PostgreSQL");
     }
     let parts = open_parts(&o).await?;
-    let queue = EmbeddedQueue::new(o.queue.clone());
+    let queue = Queue::embedded(o.queue.clone());
     // What was accepted before a stop and never decided goes back in the queue first.
     let open = parts.store.open_submissions(i64::MAX).await?;
     for id in &open {
-        queue.publish(Job::new(*id));
+        queue.publish(Job::new(*id)).await?;
     }
-    let worker = worker(&o, &parts, None);
+    let mut registry = Registry::default();
+    let worker = worker(&o, &parts, queue.clone(), &mut registry);
     let (listener, addr) = listen(&o.listen).await?;
     info!(%addr, data = %o.blobs, requeued = open.len(), concurrency = o.concurrency, "photocheck serving (embedded)");
     eprintln!(
@@ -289,14 +244,16 @@ pub async fn serve(o: Options, shutdown: CancellationToken) -> anyhow::Result<()
         open.len()
     );
     review_pages_hint(&parts.store, addr).await;
-    let state = parts.state(
+    let state = state(
         &o,
-        Publisher::Embedded(queue.clone()),
+        &parts,
+        queue.clone(),
+        registry,
         Some(Arc::clone(&worker)),
     );
     let intake = intake_listener(&o).await?;
-    let work = tokio::spawn(worker.run(Source::Embedded(queue), shutdown.clone()));
-    let sweep = tokio::spawn(sweeper(&o, &parts, None).run(shutdown.clone()));
+    let work = tokio::spawn(worker.run("embedded".to_owned(), shutdown.clone()));
+    let sweep = tokio::spawn(sweeper(&o, &parts, queue).run(shutdown.clone()));
     let http = serve_routes(&o, listener, intake, state, shutdown.clone()).await;
     shutdown.cancel();
     work.await.context("worker task")?;
@@ -319,14 +276,14 @@ async fn review_pages_hint(store: &Store, addr: SocketAddr) {
 /// The multi-node API: accepts submissions into PostgreSQL and RabbitMQ, and sweeps up any stored but
 /// never published.
 pub async fn run_api(o: Options, shutdown: CancellationToken) -> anyhow::Result<()> {
-    let link = rabbit(&o).await?;
+    let queue = rabbit(&o).await?;
     let parts = open_parts(&o).await?;
     let (listener, addr) = listen(&o.listen).await?;
     info!(%addr, queue = %o.queue.name, "photocheck api listening");
     review_pages_hint(&parts.store, addr).await;
     let intake = intake_listener(&o).await?;
-    let state = parts.state(&o, Publisher::Rabbit(Arc::clone(&link)), None);
-    let sweep = tokio::spawn(sweeper(&o, &parts, Some(link)).run(shutdown.clone()));
+    let state = state(&o, &parts, queue.clone(), Registry::default(), None);
+    let sweep = tokio::spawn(sweeper(&o, &parts, queue).run(shutdown.clone()));
     let http = serve_routes(&o, listener, intake, state, shutdown.clone()).await;
     shutdown.cancel();
     sweep.await.context("sweeper task")?;
@@ -336,16 +293,13 @@ pub async fn run_api(o: Options, shutdown: CancellationToken) -> anyhow::Result<
 /// A multi-node worker: consumes from RabbitMQ, writes to PostgreSQL, publishes result events; serves
 /// only metrics, health and readiness.
 pub async fn run_worker(o: Options, shutdown: CancellationToken) -> anyhow::Result<()> {
-    let link = rabbit(&o).await?;
+    let queue = rabbit(&o).await?;
     let parts = open_parts(&o).await?;
-    let worker = worker(&o, &parts, Some(Arc::clone(&link)));
+    let mut registry = Registry::default();
+    let worker = worker(&o, &parts, queue.clone(), &mut registry);
     let (listener, addr) = listen(&o.listen).await?;
     info!(%addr, queue = %o.queue.name, concurrency = o.concurrency, "photocheck worker starting");
-    let state = parts.state(
-        &o,
-        Publisher::Rabbit(Arc::clone(&link)),
-        Some(Arc::clone(&worker)),
-    );
+    let state = state(&o, &parts, queue, registry, Some(Arc::clone(&worker)));
     let ops = axum::Router::new()
         .merge(api::ops_routes())
         .with_state(state);
@@ -362,19 +316,18 @@ pub async fn run_worker(o: Options, shutdown: CancellationToken) -> anyhow::Resu
         std::process::id(),
         uuid::Uuid::new_v4().simple()
     );
-    worker.run(Source::Rabbit { link, tag }, shutdown).await;
+    worker.run(tag, shutdown).await;
     ops_stop.cancel();
     ops_task.await.context("ops server task")?
 }
 
-async fn rabbit(o: &Options) -> anyhow::Result<Arc<RabbitLink>> {
+async fn rabbit(o: &Options) -> anyhow::Result<Queue> {
     let Some(uri) = &o.amqp else {
         bail!("no RabbitMQ address: give --amqp URL or PHOTOCHECK_AMQP (the embedded mode is `photocheck serve`)");
     };
-    let link = RabbitLink::connect(uri, o.queue.clone())
+    Queue::rabbit(uri, o.queue.clone())
         .await
-        .with_context(|| format!("connecting to RabbitMQ at {}", redact(uri)))?;
-    Ok(Arc::new(link))
+        .with_context(|| format!("connecting to RabbitMQ at {}", redact(uri)))
 }
 
 /// A URL without its password, for messages and logs.

@@ -5,9 +5,9 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use photocheck_app::Options;
 use photocheck_queue::testing::EventInbox;
 use photocheck_queue::{Job, RabbitQueue};
-use photocheck_server::Options;
 use photocheck_store::{Blobs, Channel, NewSubmission, Status, Store};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -33,16 +33,10 @@ impl Stack {
         let api_port = free_port();
         let worker_port = free_port();
         options.listen = format!("127.0.0.1:{api_port}");
-        let api = tokio::spawn(photocheck_server::run_api(
-            options.clone(),
-            shutdown.clone(),
-        ));
+        let api = tokio::spawn(photocheck_app::run_api(options.clone(), shutdown.clone()));
         let mut worker_options = options.clone();
         worker_options.listen = format!("127.0.0.1:{worker_port}");
-        let worker = tokio::spawn(photocheck_server::run_worker(
-            worker_options,
-            shutdown.clone(),
-        ));
+        let worker = tokio::spawn(photocheck_app::run_worker(worker_options, shutdown.clone()));
         let store = Store::connect(&options.database).await.expect("store");
         let stack = Stack {
             api: format!("http://127.0.0.1:{api_port}"),

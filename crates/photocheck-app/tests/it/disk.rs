@@ -76,13 +76,13 @@ async fn a_full_disk_refuses_uploads_loses_none_and_recovers_without_a_restart()
         return;
     };
     let port = free_port();
-    let mut o = photocheck_server::Options::embedded(&data);
+    let mut o = photocheck_app::Options::embedded(&data);
     o.listen = format!("127.0.0.1:{port}");
     o.min_free_bytes = 512 * 1024;
     o.queue.retry_delay = Duration::from_millis(200);
     o.concurrency = 1;
     let shutdown = CancellationToken::new();
-    let server = tokio::spawn(photocheck_server::serve(o, shutdown.clone()));
+    let server = tokio::spawn(photocheck_app::serve(o, shutdown.clone()));
     let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::new();
     wait_for(30, "the server to answer", || async {

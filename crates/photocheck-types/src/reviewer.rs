@@ -1,7 +1,7 @@
 //! The reasons a reviewer may give for a rejection: the published photo rules, each with the key that
 //! toggles it on the item page and the message the applicant gets.
 
-use photocheck_core::RuleId;
+use crate::{ApplicantReason, RuleId};
 
 /// One rejection reason.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,12 +123,23 @@ pub fn by_code(code: &str) -> Option<&'static ReviewReason> {
     REASONS.iter().find(|r| r.code == code)
 }
 
-/// The reasons as the result event and the status API carry them.
-pub fn applicant_reasons(codes: &[String]) -> serde_json::Value {
+impl ReviewReason {
+    /// The reason as the result event and the status API carry it.
+    pub fn to_applicant(&self) -> ApplicantReason {
+        ApplicantReason {
+            code: self.code.to_owned(),
+            message_en: self.en.to_owned(),
+            message_zh: self.zh.to_owned(),
+        }
+    }
+}
+
+/// The reasons of a reviewer's decision as the applicant sees them (unknown codes are left out).
+pub fn applicant_reasons(codes: &[String]) -> Vec<ApplicantReason> {
     codes
         .iter()
         .filter_map(|c| by_code(c))
-        .map(|r| serde_json::json!({ "code": r.code, "message_zh": r.zh, "message_en": r.en }))
+        .map(ReviewReason::to_applicant)
         .collect()
 }
 

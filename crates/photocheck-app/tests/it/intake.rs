@@ -25,7 +25,7 @@ fn blank_jpeg() -> Vec<u8> {
 async fn the_intake_on_its_own_address_needs_the_token_limits_each_client_and_drops_slow_headers() {
     let dir = tempfile::tempdir().expect("temp dir");
     let (pages_port, intake_port) = (free_port(), free_port());
-    let mut o = photocheck_server::Options::embedded(dir.path());
+    let mut o = photocheck_app::Options::embedded(dir.path());
     o.listen = format!("127.0.0.1:{pages_port}");
     o.intake_listen = Some(format!("127.0.0.1:{intake_port}"));
     o.intake.token = Some(TOKEN.into());
@@ -33,7 +33,7 @@ async fn the_intake_on_its_own_address_needs_the_token_limits_each_client_and_dr
     o.intake.burst = 4.0;
     o.header_read_timeout = Duration::from_secs(1);
     let shutdown = CancellationToken::new();
-    let server = tokio::spawn(photocheck_server::serve(o, shutdown.clone()));
+    let server = tokio::spawn(photocheck_app::serve(o, shutdown.clone()));
     let (pages, intake) = (
         format!("http://127.0.0.1:{pages_port}"),
         format!("http://127.0.0.1:{intake_port}"),
@@ -85,6 +85,25 @@ async fn the_intake_on_its_own_address_needs_the_token_limits_each_client_and_dr
     ] {
         let r = http.get(format!("{base}{path}")).send().await.expect("get");
         assert_eq!(r.status(), expected, "{base}{path}");
+    }
+    // One registry per process: the API's metrics and the embedded worker's on one page.
+    let metrics = http
+        .get(format!("{pages}/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    for metric in [
+        "photocheck_submissions_total 1",
+        "photocheck_check_seconds_bucket",
+        "photocheck_dead_letters_total",
+    ] {
+        assert!(
+            metrics.contains(metric),
+            "{metric} missing from:\n{metrics}"
+        );
     }
 
     // The burst is 4 (one used by the upload): three more reads, then 429 with a wait.

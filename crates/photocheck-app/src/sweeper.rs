@@ -5,11 +5,10 @@
 //! - removes uploads no submission points at once they are older than a grace period (the API died
 //!   between storing the photo and its row): personal data nothing refers to is not kept.
 
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use chrono::Utc;
-use photocheck_queue::{Job, RabbitLink};
+use photocheck_queue::{Job, Queue};
 use photocheck_store::{Blobs, Store};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
@@ -20,8 +19,7 @@ const JANITOR_BATCH: usize = 500;
 pub struct Sweeper {
     pub store: Store,
     pub uploads: Blobs,
-    /// The broker, in the multi-node mode; the embedded queue needs no publishing sweep.
-    pub link: Option<Arc<RabbitLink>>,
+    pub queue: Queue,
     pub every: Duration,
     /// Younger unpublished submissions are probably being published right now by their request.
     pub min_age: Duration,
@@ -37,8 +35,9 @@ impl Sweeper {
                 () = tokio::time::sleep(self.every) => {}
                 () = shutdown.cancelled() => return,
             }
-            if let Some(link) = &self.link {
-                match sweep(&self.store, link, self.min_age).await {
+            // The in-process queue is filled from the open submissions at start instead.
+            if self.queue.durable() {
+                match sweep(&self.store, &self.queue, self.min_age).await {
                     Ok(0) => {}
                     Ok(n) => info!(published = n, "sweeper published stored submissions"),
                     Err(e) => warn!(error = %e, "sweep failed; next time"),
@@ -57,18 +56,17 @@ impl Sweeper {
 }
 
 /// One publishing sweep; returns how many jobs and reviewer-decision events were published.
-pub async fn sweep(store: &Store, link: &RabbitLink, min_age: Duration) -> anyhow::Result<usize> {
+pub async fn sweep(store: &Store, queue: &Queue, min_age: Duration) -> anyhow::Result<usize> {
     let before = Utc::now() - chrono::Duration::from_std(min_age)?;
     let ids = store.unpublished(before, 500).await?;
-    let queue = link.get().await?;
     for id in &ids {
-        queue.publish(&Job::new(*id)).await?;
+        queue.publish(Job::new(*id)).await?;
         store.mark_published(*id, Utc::now()).await?;
     }
     // Reviewer decisions are committed before their event is sent, as submissions before their job.
     let decided = store.unsent_review_events(before, 500).await?;
     for id in &decided {
-        crate::review::publish_review_event(store, link, *id).await?;
+        photocheck_server::review::publish_review_event(store, queue, *id).await?;
     }
     Ok(ids.len() + decided.len())
 }
