@@ -745,9 +745,9 @@ mod tests {
                 image::Rgb([0, 0, 255])
             }
         });
-        let bytes = crate::derive::jpeg_with_exif(
+        let bytes = photocheck_synth::jpeg_with_exif(
             &stored,
-            crate::derive::ExifTags {
+            photocheck_synth::ExifTags {
                 orientation: 6,
                 software: "Adobe Photoshop 2026",
                 taken: "2026:01:02 03:04:05",

@@ -7,7 +7,6 @@
 
 pub mod annotate;
 pub mod archive;
-pub mod derive;
 pub mod detect;
 pub mod framing;
 pub mod geometry;
@@ -1258,9 +1257,9 @@ mod tests {
     #[test]
     fn exif_facts_reach_the_report() {
         let img = image::RgbImage::from_pixel(260, 378, image::Rgb([250, 250, 250]));
-        let bytes = derive::jpeg_with_exif(
+        let bytes = photocheck_synth::jpeg_with_exif(
             &img,
-            derive::ExifTags {
+            photocheck_synth::ExifTags {
                 orientation: 1,
                 software: "Meitu 9.0",
                 taken: "2025:12:01 09:00:00",

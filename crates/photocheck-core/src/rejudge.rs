@@ -96,8 +96,8 @@ pub fn decision<'a>(results: impl IntoIterator<Item = &'a RuleResult>) -> Decisi
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::derive::{jpeg_with_exif, ExifTags};
     use crate::{check, Context, Status};
+    use photocheck_synth::{jpeg_with_exif, ExifTags};
 
     fn blank_report() -> (Report, Profile) {
         let img = image::RgbImage::from_pixel(260, 378, image::Rgb([250, 250, 250]));

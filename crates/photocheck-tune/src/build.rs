@@ -11,9 +11,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::{Days, NaiveDate};
 use image::{imageops, GrayImage, ImageError, RgbImage};
-use photocheck_core::derive::{self, ExifTags, Framing, HeadRows};
 use photocheck_core::profile::Intake as IntakeLimits;
 use photocheck_core::{IntakeError, Profile, RuleId};
+use photocheck_synth::{self as derive, ExifTags, Framing, HeadRows};
 use rayon::prelude::*;
 
 use crate::set::{Label, Sample, SampleSet, SetError, SetInfo};

@@ -55,7 +55,7 @@ fn noise_jpeg(seed: u32) -> Vec<u8> {
         let [a, b, c, _] = state.to_le_bytes();
         image::Rgb([a, b, c])
     });
-    photocheck_core::derive::jpeg(&image).expect("jpeg")
+    photocheck_synth::jpeg(&image).expect("jpeg")
 }
 
 /// How far along a status is; it may only grow.

@@ -13,7 +13,7 @@ use crate::{free_port, wait_for};
 const TOKEN: &str = "0123456789abcdef0123456789abcdef-upload-platform";
 
 fn blank_jpeg() -> Vec<u8> {
-    photocheck_core::derive::jpeg(&image::RgbImage::from_pixel(
+    photocheck_synth::jpeg(&image::RgbImage::from_pixel(
         260,
         378,
         image::Rgb([250, 250, 250]),

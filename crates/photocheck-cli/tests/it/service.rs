@@ -7,11 +7,12 @@ use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use chrono::Utc;
-use photocheck_core::{derive, Context, Profile};
+use photocheck_core::{Context, Profile};
 use photocheck_queue::testing::EventInbox;
 use photocheck_store::archive_key;
 use photocheck_store::{testing, Status, Store};
 use photocheck_store::{BlobError, Blobs, S3Blobs};
+use photocheck_synth as derive;
 use uuid::Uuid;
 
 use crate::{photocheck, real_photos};

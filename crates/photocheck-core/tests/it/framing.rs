@@ -7,12 +7,12 @@ use photocheck_core::RuleInfo as _;
 use std::io::Cursor;
 
 use image::RgbImage;
-use photocheck_core::derive::{self, ExifTags, Framing, HeadRows};
 use photocheck_core::framing::Mode;
 use photocheck_core::rules::Kind;
 use photocheck_core::{
     analyse, archive, check, judged_photo, Channel, Decision, Profile, Report, RuleId, Status,
 };
+use photocheck_synth::{self as derive, ExifTags, Framing, HeadRows};
 
 use crate::{ctx, photos_or_skip, profile};
 

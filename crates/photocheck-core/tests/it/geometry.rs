@@ -4,7 +4,8 @@
 use std::io::Cursor;
 
 use image::RgbImage;
-use photocheck_core::{derive, Decision, Report, RuleId, Status};
+use photocheck_core::{Decision, Report, RuleId, Status};
+use photocheck_synth as derive;
 
 use crate::{check_caught, photos_or_skip};
 

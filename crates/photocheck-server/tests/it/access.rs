@@ -309,7 +309,7 @@ async fn every_review_route_refuses_strangers_and_the_wrong_role() {
 /// A blank photo the engine sent to review, due in a day.
 async fn queued_item(api: &Api) -> uuid::Uuid {
     let store = &api.state.store;
-    let photo = photocheck_core::derive::jpeg(&image::RgbImage::from_pixel(
+    let photo = photocheck_synth::jpeg(&image::RgbImage::from_pixel(
         260,
         378,
         image::Rgb([250, 250, 250]),

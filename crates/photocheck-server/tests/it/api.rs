@@ -408,7 +408,7 @@ async fn readyz(api: &Api) -> (StatusCode, serde_json::Value) {
 }
 
 fn blank_submission(applicant: &str) -> Request<Body> {
-    let photo = photocheck_core::derive::jpeg(&image::RgbImage::from_pixel(
+    let photo = photocheck_synth::jpeg(&image::RgbImage::from_pixel(
         260,
         378,
         image::Rgb([250, 250, 250]),

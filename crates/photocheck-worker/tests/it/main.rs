@@ -87,7 +87,7 @@ impl Bench {
         let blob_key = match blob_key {
             Some(k) => k.to_owned(),
             None => {
-                let blank = photocheck_core::derive::jpeg(&image::RgbImage::from_pixel(
+                let blank = photocheck_synth::jpeg(&image::RgbImage::from_pixel(
                     260,
                     378,
                     image::Rgb([250, 250, 250]),

@@ -2,7 +2,7 @@
 //! length and place, the background recoloured, the exposure, sharpness or colour changed, another
 //! head pasted in, EXIF facts written as a phone writes them. Tests build their inputs with these, and
 //! `photocheck samples build` makes labelled sample sets the same way; nothing made here is saved by
-//! the engine.
+//! the engine. It is a crate of its own so that no production build carries it.
 
 use std::collections::VecDeque;
 use std::io::Cursor;
@@ -11,10 +11,10 @@ use image::{imageops, DynamicImage, GrayImage, ImageError, ImageFormat, Luma, Rg
 use imageproc::distance_transform::Norm;
 use imageproc::morphology::{dilate, erode};
 
-use crate::geometry::luma;
-use crate::intake::{self, IntakeError};
-use crate::profile::Intake as IntakeLimits;
-use crate::HeadReport;
+use photocheck_core::geometry::luma;
+use photocheck_core::intake::{self, IntakeError};
+use photocheck_core::profile::Intake as IntakeLimits;
+use photocheck_core::HeadReport;
 
 /// Printed height of the archive photo, mm: head lengths and offsets are mm of this height.
 pub const PHOTO_HEIGHT_MM: f64 = 32.0;
@@ -498,7 +498,7 @@ pub fn jpeg(image: &RgbImage) -> Result<Vec<u8>, ImageError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::profile::Profile;
+    use photocheck_core::profile::Profile;
 
     const WHITE: Rgb<u8> = Rgb([255, 255, 255]);
     const DARK: Rgb<u8> = Rgb([0, 0, 0]);
