@@ -9,7 +9,7 @@ use sqlx::Row;
 use uuid::Uuid;
 
 use crate::{
-    db_time, parse_decision, parse_json, parse_time, parse_uuid, Decision, Reason,
+    db_time, parse, parse_decision, parse_json, parse_time, parse_uuid, Channel, Decision, Reason,
     ReviewerDecision, Sql, Store, StoreError,
 };
 
@@ -18,6 +18,8 @@ use crate::{
 pub struct ReviewItem {
     pub submission_id: Uuid,
     pub applicant_id: String,
+    /// How the photo was taken: what a reviewer expects of it (a phone frame, or a scanned print).
+    pub channel: Channel,
     pub received_at: DateTime<Utc>,
     pub due_at: DateTime<Utc>,
     pub queued_at: DateTime<Utc>,
@@ -55,7 +57,7 @@ pub enum Refused {
 
 macro_rules! columns_sqlite {
     () => {
-        "v.submission_id, s.applicant_id, s.received_at, v.due_at, v.queued_at, v.audit, \
+        "v.submission_id, s.applicant_id, s.channel, s.received_at, v.due_at, v.queued_at, v.audit, \
      r.decision AS engine_decision, r.reasons AS engine_reasons, v.claimed_by, v.lease_until, \
      v.decision, v.reasons, v.note, v.decided_by, v.decided_at \
      FROM reviews v JOIN submissions s ON s.id = v.submission_id JOIN results r ON r.submission_id = v.submission_id"
@@ -64,7 +66,7 @@ macro_rules! columns_sqlite {
 
 macro_rules! columns_postgres {
     () => {
-        "v.submission_id::text AS submission_id, s.applicant_id, \
+        "v.submission_id::text AS submission_id, s.applicant_id, s.channel, \
      to_char(s.received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS received_at, \
      to_char(v.due_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS due_at, \
      to_char(v.queued_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS queued_at, v.audit::int AS audit, \
@@ -120,6 +122,7 @@ macro_rules! impl_row_like {
                 Ok(ReviewItem {
                     submission_id: parse_uuid(self.try_get("submission_id")?)?,
                     applicant_id: self.try_get("applicant_id")?,
+                    channel: parse(self.try_get("channel")?)?,
                     received_at: parse_time(self.try_get("received_at")?)?,
                     due_at: parse_time(self.try_get("due_at")?)?,
                     queued_at: parse_time(self.try_get("queued_at")?)?,

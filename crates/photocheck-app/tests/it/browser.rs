@@ -1,6 +1,8 @@
-//! A reviewer at work, in headless Chromium driven through chromedriver: log in, take the next item,
-//! reject it with a reason, all by keyboard; the decision is stored and its event published. The
-//! item page's screenshot is left in the test's temporary target folder for people to look at.
+//! A reviewer at work, in headless Chromium driven through chromedriver on a 1366 x 768 screen: log
+//! in, take the next item, reject it with a reason, all by keyboard; the decision bar is on screen
+//! without scrolling, a refused key is explained beside it, the decision is stored and its event
+//! published. Screenshots of the queue and the item page are left in the test's temporary target
+//! folder for people to look at.
 
 use std::process::{Child, Command, Stdio};
 
@@ -45,7 +47,7 @@ async fn browser() -> (Driver, Client) {
         serde_json::json!({
             "binary": CHROMIUM,
             "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                     "--disable-component-update", "--disable-sync", "--window-size=1400,1100", "--lang=zh-CN"],
+                     "--disable-component-update", "--disable-sync", "--window-size=1366,768", "--lang=zh-CN"],
         }),
     );
     let client = wait_for(20, "chromedriver to start a session", || {
@@ -69,6 +71,24 @@ async fn press(client: &Client, key: char) {
         .then(KeyAction::Down { value: key })
         .then(KeyAction::Up { value: key });
     client.perform_actions(keys).await.expect("key press");
+}
+
+/// The inline hint beside the decision buttons.
+async fn hint(client: &Client) -> String {
+    client
+        .find(Locator::Id("hint"))
+        .await
+        .expect("hint")
+        .text()
+        .await
+        .expect("text")
+}
+
+/// Saves what the browser shows, for people to look at.
+async fn screenshot(client: &Client, name: &str) {
+    let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    std::fs::write(&shot, client.screenshot().await.expect("screenshot")).expect("save");
+    eprintln!("screenshot: {}", shot.display());
 }
 
 async fn wait_for_path(client: &Client, prefix: &str) -> String {
@@ -140,6 +160,26 @@ async fn a_reviewer_rejects_an_item_with_the_keyboard_only() {
         .await
         .expect("type");
     wait_for_path(&client, "/review").await;
+    let due = client
+        .find(Locator::Id("due-today"))
+        .await
+        .expect("the count due today")
+        .text()
+        .await
+        .expect("text");
+    assert!(due.contains("今日到期"), "{due}");
+    let row = client
+        .find(Locator::Css("table.queue tbody tr"))
+        .await
+        .expect("the item's row")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        row.contains("BROWSER-1") && row.contains("现场拍照"),
+        "{row}"
+    );
+    screenshot(&client, "review-queue.png").await;
     press(&client, 'n').await;
     let item = wait_for_path(&client, "/review/items/").await;
     assert!(item.ends_with(&id.to_string()), "{item}");
@@ -171,27 +211,52 @@ async fn a_reviewer_rejects_an_item_with_the_keyboard_only() {
         .await
         .expect("fetch the overlay");
     assert_eq!(mask, serde_json::json!(200), "the stored overlay is served");
-    let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("review-item.png");
-    std::fs::write(&shot, client.screenshot().await.expect("screenshot")).expect("save");
-    eprintln!("item page screenshot: {}", shot.display());
-
-    // R without a reason is refused on the page; 1 (background not white) then R rejects.
-    press(&client, 'r').await;
-    let hint = client
-        .find(Locator::Id("hint"))
+    // On a 1366 x 768 screen the decision buttons are in view without scrolling, and the page
+    // shows no broken numbers.
+    let in_view = client
+        .execute(
+            "return ['approve', 'reject', 'skip'].every(id => { \
+                 const r = document.getElementById(id).getBoundingClientRect(); \
+                 return r.top >= 0 && r.bottom <= window.innerHeight && r.height > 0; });",
+            vec![],
+        )
         .await
-        .expect("hint")
+        .expect("measure");
+    assert_eq!(
+        in_view,
+        serde_json::json!(true),
+        "the decision bar is on screen"
+    );
+    let text = client
+        .find(Locator::Css("body"))
+        .await
+        .expect("body")
         .text()
         .await
         .expect("text");
-    assert!(hint.contains("原因"), "{hint}");
-    // The whole decision: two keys, then the next item (here: none left) is on screen.
-    let started = std::time::Instant::now();
+    for broken in ["-0.0", "∞", "NaN", "px@ref", "laplacian-var", "deltaE"] {
+        assert!(!text.contains(broken), "{broken} on the item page");
+    }
+    screenshot(&client, "review-item.png").await;
+
+    // R without a reason is refused beside the buttons; so is A with a reason ticked.
+    press(&client, 'r').await;
+    assert!(hint(&client).await.contains("至少选择一个原因"));
     press(&client, '1').await;
+    press(&client, 'a').await;
+    assert!(hint(&client).await.contains("通过时不能选择退回原因"));
+    assert!(
+        wait_for_path(&client, "/review/items/")
+            .await
+            .ends_with(&id.to_string()),
+        "a refused key leaves the reviewer on the item"
+    );
+    // The decision itself: R, then the next item (here: none left) is on screen.
+    let started = std::time::Instant::now();
     press(&client, 'r').await;
     wait_for_path(&client, "/review?notice=decided").await;
     eprintln!(
-        "reject by keyboard: 2 keystrokes (1, R), {} ms from the first key to the next page",
+        "reject by keyboard: {} ms from R to the next page",
         started.elapsed().as_millis()
     );
     client.close().await.expect("close");

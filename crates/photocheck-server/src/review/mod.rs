@@ -3,6 +3,7 @@
 //! session; supervisor pages need the supervisor role. Every action is written to the audit log.
 
 pub mod auth;
+mod charts;
 mod pages;
 pub mod stats;
 pub mod throttle;
@@ -443,6 +444,10 @@ async fn logout(
 #[derive(Deserialize)]
 struct QueueQuery {
     notice: Option<String>,
+    /// Filters: a rule the engine gave a reason under (`eyes_open`), and a channel (`camera`,
+    /// `album`, `stored`); empty is all.
+    rule: Option<String>,
+    channel: Option<String>,
 }
 
 async fn queue(
@@ -457,9 +462,26 @@ async fn queue(
         Some("decided") => Some("已保存。队列中没有更多可领取的项目。"),
         _ => None,
     };
+    let refused = |what: String| PageError(StatusCode::BAD_REQUEST, "无法筛选", what);
+    let filter = pages::QueueFilter {
+        rule: match q.rule.as_deref() {
+            None | Some("") => None,
+            Some(name) => Some(
+                photocheck_types::RuleId::ALL
+                    .into_iter()
+                    .find(|r| r.as_str() == name)
+                    .ok_or_else(|| refused(format!("未知的检查项：{name}")))?,
+            ),
+        },
+        channel: match q.channel.as_deref() {
+            None | Some("") => None,
+            Some(c) => Some(c.parse().map_err(|_| refused(format!("未知的渠道：{c}")))?),
+        },
+    };
     Ok(page(pages::queue_page(
         &me,
         &items,
+        &filter,
         now,
         zone(&state, now),
         notice,

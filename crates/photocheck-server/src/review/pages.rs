@@ -7,12 +7,13 @@ use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Utc};
 use maud::{html, Markup, DOCTYPE};
 use photocheck_core::RuleInfo as _;
 use photocheck_core::{Report, RuleId, Status};
-use photocheck_store::{AuditEntry, ReviewItem, Role, Submission};
+use photocheck_store::{AuditEntry, Channel, ReviewItem, Role, Submission};
+use photocheck_types::reviewer::REASONS;
+use photocheck_types::Decision;
 
 use super::auth::{Session, CSRF_FIELD};
+use super::charts;
 use super::stats::Stats;
-use photocheck_types::reviewer::REASONS;
-use photocheck_types::{Decision, Reason};
 
 /// The hidden field that proves a form came from this site's page.
 fn csrf(token: &str) -> Markup {
@@ -111,47 +112,116 @@ pub fn time_left(due: DateTime<Utc>, now: DateTime<Utc>) -> String {
     }
 }
 
-fn reason_codes(reasons: &[Reason]) -> String {
-    reasons
-        .iter()
-        .map(|r| r.message_zh.as_str())
-        .collect::<Vec<_>>()
-        .join("；")
+/// How the photo reached the upload, in the reviewer's words.
+fn channel_zh(c: Channel) -> &'static str {
+    match c {
+        Channel::Camera => "现场拍照",
+        Channel::Album => "相册上传",
+        Channel::Stored => "已存档照片",
+    }
+}
+
+/// What the reviewer narrowed the queue to (`/review?rule=eyes_open&channel=camera`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueFilter {
+    /// Items the engine gave a reason under this rule.
+    pub rule: Option<RuleId>,
+    pub channel: Option<Channel>,
+}
+
+impl QueueFilter {
+    fn keeps(&self, i: &ReviewItem) -> bool {
+        self.channel.is_none_or(|c| c == i.channel)
+            && self
+                .rule
+                .is_none_or(|rule| i.engine_reasons.iter().any(|r| r.rule == rule))
+    }
+}
+
+/// Due before the end of the reviewer's day (overdue ones included): what must be done today.
+fn due_today(i: &ReviewItem, now: DateTime<Utc>, zone: FixedOffset) -> bool {
+    i.due_at.with_timezone(&zone).date_naive() <= now.with_timezone(&zone).date_naive()
 }
 
 pub fn queue_page(
     account: &Session,
     items: &[ReviewItem],
+    filter: &QueueFilter,
     now: DateTime<Utc>,
     zone: FixedOffset,
     notice: Option<&str>,
 ) -> Markup {
+    let today = items.iter().filter(|i| due_today(i, now, zone)).count();
+    let overdue = items.iter().filter(|i| i.due_at < now).count();
+    let shown: Vec<&ReviewItem> = items.iter().filter(|i| filter.keeps(i)).collect();
+    let selected = |on: bool| if on { Some("selected") } else { None };
     layout(
         "审核队列",
         Some(account),
         html! {
-            h1 { "审核队列 " span.count { "(" (items.len()) ")" } }
+            div.queue-head {
+                h1 { "审核队列 " span.count { "(" (items.len()) ")" } }
+                p #due-today class=(if overdue > 0 { "overdue" } else { "" }) {
+                    "今日到期 " strong { (today) } " 项"
+                    @if overdue > 0 { "，其中已超时 " strong { (overdue) } " 项" }
+                }
+                form method="post" action="/review/next" {
+                    (csrf(&account.csrf))
+                    button #next type="submit" { "领取下一项 " kbd { "N" } }
+                }
+            }
             @if let Some(n) = notice { p.notice role="status" { (n) } }
-            form method="post" action="/review/next" {
-                (csrf(&account.csrf))
-                button #next type="submit" { "领取下一项 " kbd { "N" } }
+            form.filters #filters method="get" action="/review" {
+                label { "原因 "
+                    select name="rule" {
+                        option value="" selected=[selected(filter.rule.is_none())] { "全部" }
+                        @for (rule, n) in super::stats::rules_of_open(items) {
+                            option value=(rule.as_str()) selected=[selected(filter.rule == Some(rule))] { (rule_zh(rule)) "（" (n) "）" }
+                        }
+                    }
+                }
+                label { " 渠道 "
+                    select name="channel" {
+                        option value="" selected=[selected(filter.channel.is_none())] { "全部" }
+                        @for c in [Channel::Camera, Channel::Album, Channel::Stored] {
+                            option value=(c.as_str()) selected=[selected(filter.channel == Some(c))] { (channel_zh(c)) }
+                        }
+                    }
+                }
+                " " button type="submit" { "筛选" }
+                @if *filter != QueueFilter::default() {
+                    " " a #clear-filters href="/review" { "清除筛选" }
+                    " " span.count #shown { "显示 " (shown.len()) " / " (items.len()) " 项" }
+                }
             }
             @if items.is_empty() {
                 p.empty { "队列为空。" }
+            } @else if shown.is_empty() {
+                p.empty { "没有符合筛选条件的项目。" }
             } @else {
                 table.queue {
-                    thead { tr { th { "截止时间" } th { "剩余" } th { "申请人" } th { "引擎判断" } th { "处理人" } } }
+                    thead { tr { th { "剩余时间" } th { "截止" } th { "申请人" } th { "渠道" } th { "主要原因" } th { "处理人" } } }
                     tbody {
-                        @for i in items {
+                        @for i in &shown {
                             @let overdue = i.due_at < now;
+                            @let all: Vec<&str> = i.engine_reasons.iter().map(|r| r.message_zh.as_str()).collect();
                             tr class=(if overdue { "overdue" } else { "" }) {
-                                td { (local(i.due_at, zone)) }
                                 td.left { (time_left(i.due_at, now)) }
+                                td { (local(i.due_at, zone)) }
                                 td {
                                     a href=(format!("/review/items/{}", i.submission_id)) { (i.applicant_id) }
-                                    @if i.audit { " " span.badge.audit { "抽检" } }
+                                    @if i.audit { " " span.badge.audit title="自动通过的照片抽检" { "抽检" } }
                                 }
-                                td { (reason_codes(&i.engine_reasons)) }
+                                td { (channel_zh(i.channel)) }
+                                td.reason title=(all.join("；")) {
+                                    @match all.first() {
+                                        Some(top) => {
+                                            (top)
+                                            @if all.len() > 1 { " " span.more { "+" (all.len() - 1) } }
+                                        },
+                                        None => "—",
+                                    }
+                                }
                                 td {
                                     @match i.held_by_other(&account.name, now) {
                                         Some(who) => { (who) }
@@ -195,6 +265,40 @@ fn reason_zh(code: &str) -> &str {
 
 fn rule_zh(id: RuleId) -> &'static str {
     id.spec().name_zh
+}
+
+/// A rule's unit in the reviewer's words (the report's own unit is the cell's tooltip).
+fn unit_zh(unit: &str) -> &str {
+    match unit {
+        "mm" => "毫米",
+        "px" => "像素",
+        // Pixels of the photo scaled to the archive height (378 px).
+        "px@ref" => "像素（按378像素高）",
+        "deltaE" => "色差ΔE",
+        "luma" => "亮度",
+        "chroma" => "色度",
+        "ratio" => "比值",
+        "faces" => "张",
+        "days" => "天",
+        "deg" => "度",
+        "eye-widths" => "倍眼宽",
+        "laplacian-var" => "清晰度值",
+        "tag" => "",
+        other => other,
+    }
+}
+
+/// Failed rules, then uncertain ones, then those that passed: what a reviewer decides on first.
+fn failed_first(rules: &[photocheck_core::RuleResult]) -> Vec<&photocheck_core::RuleResult> {
+    let rank = |s: Status| match s {
+        Status::Fail => 0,
+        Status::Uncertain => 1,
+        Status::Pass => 2,
+    };
+    let mut sorted: Vec<_> = rules.iter().collect();
+    // Stable: within a status, report order.
+    sorted.sort_by_key(|r| rank(r.status));
+    sorted
 }
 
 fn status_zh(s: Status) -> (&'static str, &'static str) {
@@ -316,11 +420,11 @@ pub fn item_page(v: &ItemView<'_>) -> Markup {
                         table.rules {
                             thead { tr { th { "项目" } th { "测量值" } th { "要求" } th { "结果" } } }
                             tbody {
-                                @for rule in &r.rules {
+                                @for rule in failed_first(&r.rules) {
                                     @let (label, class) = status_zh(rule.status);
                                     tr class=(class) {
-                                        td { (rule_zh(rule.rule)) }
-                                        td { (rule.value.map(num).unwrap_or_else(|| "—".into())) " " (rule.unit) }
+                                        td title=(rule.rule.as_str()) { (rule_zh(rule.rule)) }
+                                        td title=(rule.unit) { (rule.value.map(num).unwrap_or_else(|| "—".into())) " " (unit_zh(&rule.unit)) }
                                         td {
                                             @match (rule.min, rule.max) {
                                                 (Some(lo), Some(hi)) => { (num(lo)) "–" (num(hi)) }
@@ -369,12 +473,14 @@ pub fn item_page(v: &ItemView<'_>) -> Markup {
                             }
                         }
                     }
-                    label.note { "备注 " textarea name="note" rows="2" {} }
-                    p #hint.hint role="alert" {}
-                    div.actions {
-                        button #approve type="submit" name="decision" value="approve" { "通过 " kbd { "A" } }
-                        button #reject type="submit" name="decision" value="reject" { "退回 " kbd { "R" } }
-                        button #skip type="submit" formaction=(format!("/review/items/{id}/skip")) formnovalidate { "跳过 " kbd { "N" } }
+                    div.bar {
+                        div.actions {
+                            button #approve type="submit" name="decision" value="approve" { "通过 " kbd { "A" } }
+                            button #reject type="submit" name="decision" value="reject" { "退回 " kbd { "R" } }
+                            button #skip type="submit" formaction=(format!("/review/items/{id}/skip")) formnovalidate { "跳过 " kbd { "N" } }
+                        }
+                        label.note { "备注 " textarea name="note" rows="1" {} }
+                        p #hint.hint role="alert" {}
                     }
                 }
             } @else if let Some(r) = &v.submission.reviewed {
@@ -430,6 +536,24 @@ pub fn supervisor_page(
                     " (" (s.audits_rejected) "/" (s.audits_reviewed) ")"
                 }
             }
+            h2 { "积压与处理能力" }
+            (backlog_chart(s))
+            @if !s.open_reasons.is_empty() {
+                h2 { "待审核项目的主要原因" }
+                (charts::rows(
+                    "open-reasons",
+                    "待审核项目按引擎给出原因的检查项统计件数（一件可涉及多项）",
+                    &s.open_reasons
+                        .iter()
+                        .map(|&(rule, n)| charts::Bar {
+                            label: rule_zh(rule).to_owned(),
+                            value: n as f64,
+                            class: "reason",
+                            title: format!("{}（{rule}）：{n} 件", rule_zh(rule)),
+                        })
+                        .collect::<Vec<_>>(),
+                ))
+            }
             h2 { "抽检退回原因（近7天）" }
             @if s.audit_rejects_by_reason.is_empty() {
                 p #audit-reasons-none { "近7天抽检中没有被退回的自动通过照片。" }
@@ -459,6 +583,36 @@ pub fn supervisor_page(
             }
         },
     )
+}
+
+/// The open items by the day they are due, against what the team clears in a working day at its
+/// recent pace: a bar above the line is a day the team cannot finish at that pace.
+fn backlog_chart(s: &Stats) -> Markup {
+    let bars: Vec<charts::Bar> = s
+        .backlog
+        .iter()
+        .map(|d| charts::Bar {
+            label: d.label.clone(),
+            value: d.items as f64,
+            class: if d.overdue { "overdue" } else { "due" },
+            title: format!("{}：{} 件", d.label, d.items),
+        })
+        .collect();
+    let per_day = s.team_per_hour * super::stats::WORKING_HOURS_PER_DAY;
+    let reference = (s.team_per_hour > 0.0).then(|| charts::Reference {
+        value: per_day,
+        label: format!("每工作日可处理约 {per_day:.0} 件"),
+    });
+    let caption = if reference.is_some() {
+        format!(
+            "按截止日期统计的待审核件数；绿线为按最近1小时速度（每小时 {:.1} 件）一个工作日（{} 小时）能处理的件数",
+            s.team_per_hour,
+            super::stats::WORKING_HOURS_PER_DAY
+        )
+    } else {
+        "按截止日期统计的待审核件数；最近1小时无人审核，处理能力未知".to_owned()
+    };
+    charts::bars("backlog", &caption, &bars, reference.as_ref())
 }
 
 pub fn audit_page(account: &Session, entries: &[AuditEntry], zone: FixedOffset) -> Markup {
@@ -529,5 +683,159 @@ mod tests {
         for alarm in ["-0.0", "∞", "role=\"alert\""] {
             assert!(!page.contains(alarm), "{alarm} on the page: {page}");
         }
+    }
+
+    fn reason(code: &str, zh: &str) -> photocheck_types::Reason {
+        photocheck_types::Reason {
+            code: code.into(),
+            rule: RuleId::Background,
+            message_en: code.into(),
+            message_zh: zh.into(),
+        }
+    }
+
+    #[test]
+    fn the_queue_shows_time_left_channel_and_top_reason_filters_and_counts_what_is_due_today() {
+        let account = supervisor();
+        let zone = FixedOffset::east_opt(8 * 3600).expect("offset");
+        // Mid-morning, so "due today" has hours on either side.
+        let now = DateTime::parse_from_rfc3339("2026-12-07T10:00:00+08:00")
+            .expect("time")
+            .with_timezone(&Utc);
+        let item = |due_in_min, channel, reasons: Vec<photocheck_types::Reason>| ReviewItem {
+            channel,
+            engine_reasons: reasons,
+            ..super::super::stats::tests::item(due_in_min, now)
+        };
+        let grey = reason("background-not-white", "背景不是白色");
+        let eyes = photocheck_types::Reason {
+            rule: RuleId::EyesOpen,
+            ..reason("check-eyes-open", "需确认双眼睁开")
+        };
+        let items = vec![
+            item(-30, Channel::Camera, vec![grey.clone(), eyes.clone()]),
+            item(120, Channel::Album, vec![eyes.clone()]),
+            item(60 * 20, Channel::Camera, vec![grey.clone()]),
+        ];
+        let all =
+            queue_page(&account, &items, &QueueFilter::default(), now, zone, None).into_string();
+        // Overdue and due at noon are today; due tomorrow morning is not.
+        assert!(
+            all.contains("今日到期 <strong>2</strong> 项，其中已超时 <strong>1</strong> 项"),
+            "{all}"
+        );
+        assert_eq!(all.matches("<tr class=").count(), 3, "{all}");
+        assert!(
+            all.contains("已超时 30分") && all.contains("2小时0分"),
+            "{all}"
+        );
+        assert!(
+            all.contains("现场拍照") && all.contains("相册上传"),
+            "{all}"
+        );
+        // The top reason shows, the rest are counted and in the tooltip.
+        assert!(
+            all.contains("title=\"背景不是白色；需确认双眼睁开\">背景不是白色 <span class=\"more\">+1</span>"),
+            "{all}"
+        );
+        // The reason filter offers the rules present, by their Chinese names, with counts.
+        let grey_at = all.find("背景白色（2）").expect("background offered");
+        let eyes_at = all.find("睁眼（2）").expect("eyes offered");
+        assert!(
+            grey_at < eyes_at,
+            "ties in report order: background before eyes"
+        );
+
+        let filtered = queue_page(
+            &account,
+            &items,
+            &QueueFilter {
+                rule: Some(RuleId::Background),
+                channel: Some(Channel::Camera),
+            },
+            now,
+            zone,
+            None,
+        )
+        .into_string();
+        assert_eq!(filtered.matches("<tr class=").count(), 2, "{filtered}");
+        assert!(filtered.contains("显示 2 / 3 项"), "{filtered}");
+        assert!(
+            filtered.contains("今日到期 <strong>2</strong>"),
+            "counts are of the whole queue"
+        );
+        let none = queue_page(
+            &account,
+            &items,
+            &QueueFilter {
+                rule: None,
+                channel: Some(Channel::Stored),
+            },
+            now,
+            zone,
+            None,
+        )
+        .into_string();
+        assert!(none.contains("没有符合筛选条件的项目"), "{none}");
+    }
+
+    #[test]
+    fn the_supervisor_sees_the_backlog_by_day_against_the_pace_and_the_open_reasons() {
+        let account = supervisor();
+        let zone = FixedOffset::east_opt(8 * 3600).expect("offset");
+        let now = DateTime::parse_from_rfc3339("2026-12-07T10:00:00+08:00")
+            .expect("time")
+            .with_timezone(&Utc);
+        let due = |min| super::super::stats::tests::item(min, now);
+        let grey = reason("background-not-white", "背景不是白色");
+        // 2 overdue, 3 today, 1 tomorrow, 1 in ten days.
+        let mut open: Vec<ReviewItem> = [-90, -5, 30, 60, 300, 60 * 24, 60 * 24 * 10]
+            .into_iter()
+            .map(due)
+            .collect();
+        open.sort_by_key(|i| i.due_at);
+        open[0].engine_reasons = vec![grey.clone()];
+        open[3].engine_reasons = vec![grey.clone()];
+        let quiet = super::super::stats::compute(&open, &[], now, zone);
+        let page = supervisor_page(&account, &quiet, zone, None).into_string();
+        let backlog = &page[page.find("id=\"backlog\"").expect("the backlog chart")..];
+        let backlog = &backlog[..backlog.find("</svg>").expect("its end")];
+        // Overdue, today and four more days, then later: seven bars.
+        assert_eq!(backlog.matches("<rect class=\"bar").count(), 7, "{backlog}");
+        assert!(backlog.contains("<title>已超时：2 件</title>"), "{backlog}");
+        assert!(backlog.contains("<title>今天：3 件</title>"), "{backlog}");
+        assert!(
+            backlog.contains("<title>12-08 周二：1 件</title>"),
+            "{backlog}"
+        );
+        assert!(backlog.contains("<title>之后：1 件</title>"), "{backlog}");
+        assert!(!backlog.contains("reference"), "no pace, no capacity line");
+        assert!(page.contains("处理能力未知"), "{page}");
+        assert!(page.contains("id=\"open-reasons\""), "{page}");
+        assert!(
+            page.contains("<title>背景白色（background）：2 件</title>"),
+            "{page}"
+        );
+        for broken in ["-0.0", "∞", "NaN"] {
+            assert!(!page.contains(broken), "{broken} on the page");
+        }
+
+        // Two decisions in the last hour: 2 an hour, 16 a working day, drawn as the line.
+        let decided: Vec<ReviewItem> = (0..2)
+            .map(|k| ReviewItem {
+                reviewed: Some(photocheck_store::ReviewerDecision {
+                    decision: Decision::Approve,
+                    reasons: Vec::new(),
+                    note: None,
+                    decided_by: "anna".into(),
+                    decided_at: now - Duration::minutes(10 + k),
+                }),
+                ..due(60)
+            })
+            .collect();
+        let busy = super::super::stats::compute(&open, &decided, now, zone);
+        let page = supervisor_page(&account, &busy, zone, None).into_string();
+        assert!(page.contains("每工作日可处理约 16 件"), "{page}");
+        assert!(page.contains("class=\"reference\""), "{page}");
     }
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, FixedOffset, Utc};
 use photocheck_store::ReviewItem;
-use photocheck_types::Decision;
+use photocheck_types::{Decision, RuleId};
 
 /// How far back "the current pace" looks.
 pub const PACE_WINDOW_HOURS: i64 = 1;
@@ -37,7 +37,27 @@ pub struct Stats {
     /// Set when some deadline cannot be met at the current pace: the first item that would be late.
     /// `None` also when nobody reviewed in the pace window: the pace is unknown, not zero.
     pub shortfall: Option<Shortfall>,
+    /// The open items by the local day they are due: the overdue first, then today and the next
+    /// days, then all later ones; the counts add up to `open`.
+    pub backlog: Vec<DayLoad>,
+    /// The rules the engine gave reasons under, among the open items: items per rule, most first.
+    pub open_reasons: Vec<(RuleId, usize)>,
 }
+
+/// Open items due on one local day (or overdue, or later than the days shown).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DayLoad {
+    pub label: String,
+    pub items: usize,
+    pub overdue: bool,
+}
+
+/// Days the backlog chart shows one by one, today included.
+pub const BACKLOG_DAYS: u64 = 5;
+/// Reasons the open-reasons chart shows.
+pub const TOP_REASONS: usize = 8;
+/// Hours a reviewer works in a day: what a day's capacity is at the hourly pace.
+pub const WORKING_HOURS_PER_DAY: f64 = 8.0;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Shortfall {
@@ -118,6 +138,40 @@ pub fn compute(
             hours_needed,
         })
     });
+    let today = now.with_timezone(&zone).date_naive();
+    let mut backlog = vec![DayLoad {
+        label: "已超时".into(),
+        items: overdue,
+        overdue: true,
+    }];
+    for d in 0..BACKLOG_DAYS {
+        let date = today + chrono::Days::new(d);
+        let items = open
+            .iter()
+            .filter(|i| i.due_at >= now && i.due_at.with_timezone(&zone).date_naive() == date)
+            .count();
+        let label = if d == 0 {
+            "今天".to_owned()
+        } else {
+            format!("{} {}", date.format("%m-%d"), weekday_zh(date))
+        };
+        backlog.push(DayLoad {
+            label,
+            items,
+            overdue: false,
+        });
+    }
+    let horizon = today + chrono::Days::new(BACKLOG_DAYS);
+    backlog.push(DayLoad {
+        label: "之后".into(),
+        items: open
+            .iter()
+            .filter(|i| i.due_at.with_timezone(&zone).date_naive() >= horizon)
+            .count(),
+        overdue: false,
+    });
+    let mut open_reasons = rules_of_open(open);
+    open_reasons.truncate(TOP_REASONS);
     Stats {
         open: open.len(),
         overdue,
@@ -132,7 +186,32 @@ pub fn compute(
         audits_rejected,
         audit_rejects_by_reason,
         shortfall,
+        backlog,
+        open_reasons,
     }
+}
+
+/// The rules the engine gave reasons under, with how many of `items` have one: most first, ties in
+/// report order. An item with two reasons under one rule counts once.
+pub fn rules_of_open(items: &[ReviewItem]) -> Vec<(RuleId, usize)> {
+    let mut counts: BTreeMap<RuleId, usize> = BTreeMap::new();
+    for item in items {
+        let mut rules: Vec<RuleId> = item.engine_reasons.iter().map(|r| r.rule).collect();
+        rules.sort();
+        rules.dedup();
+        for rule in rules {
+            *counts.entry(rule).or_default() += 1;
+        }
+    }
+    let mut sorted: Vec<(RuleId, usize)> = counts.into_iter().collect();
+    sorted.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    sorted
+}
+
+fn weekday_zh(d: chrono::NaiveDate) -> &'static str {
+    use chrono::Datelike;
+    ["周一", "周二", "周三", "周四", "周五", "周六", "周日"]
+        [d.weekday().num_days_from_monday() as usize]
 }
 
 #[cfg(test)]
@@ -146,6 +225,7 @@ pub(super) mod tests {
         ReviewItem {
             submission_id: Uuid::new_v4(),
             applicant_id: "A".into(),
+            channel: photocheck_store::Channel::Camera,
             received_at: now - Duration::hours(1),
             due_at: now + Duration::minutes(due_in_min),
             queued_at: now - Duration::hours(1),

@@ -23,21 +23,29 @@
   var form = document.getElementById("decide");
   var hint = document.getElementById("hint");
 
+  // What the server would refuse, said beside the buttons instead: a reject needs a reason, an
+  // approval must have none ticked. Null when the decision can go.
+  function refusal(decision) {
+    var ticked = form.querySelector('input[name="reason"]:checked');
+    if (decision === "reject" && !ticked) return "退回前请至少选择一个原因（数字键或 Q W E T Y U）。";
+    if (decision === "approve" && ticked) return "通过时不能选择退回原因：请先取消所选原因，或按 R 退回。";
+    return null;
+  }
+
   function submitDecision(decision) {
     if (!form) return;
-    if (decision === "reject" && !form.querySelector('input[name="reason"]:checked')) {
-      hint.textContent = "退回前请至少选择一个原因（数字键或 Q W E T Y U）。";
-      return;
-    }
+    var why = refusal(decision);
+    if (why) { hint.textContent = why; return; }
     document.getElementById(decision).click();
   }
 
   if (form) {
     form.addEventListener("submit", function (event) {
       var button = event.submitter;
-      if (button && button.value === "reject" && !form.querySelector('input[name="reason"]:checked')) {
+      var why = button && refusal(button.value);
+      if (why) {
         event.preventDefault();
-        hint.textContent = "退回前请至少选择一个原因。";
+        hint.textContent = why;
       }
     });
   }

@@ -1,0 +1,98 @@
+//! Bar charts drawn as inline SVG on the server: no script, no external asset, so the pages keep
+//! their `default-src 'self'` policy and print as they show. Each bar is a `rect.bar` with its value
+//! in a `<title>` (the browser's tooltip) and written above it.
+
+use maud::{html, Markup};
+
+/// One bar: its label under the axis, its value, a CSS class for its colour, and a tooltip.
+pub struct Bar {
+    pub label: String,
+    pub value: f64,
+    pub class: &'static str,
+    pub title: String,
+}
+
+/// A horizontal reference line across the bars (what the team clears in a day, say).
+pub struct Reference {
+    pub value: f64,
+    pub label: String,
+}
+
+const WIDTH: f64 = 640.0;
+const HEIGHT: f64 = 200.0;
+/// Room for the value labels above and the bar labels below.
+const TOP: f64 = 18.0;
+const BOTTOM: f64 = 22.0;
+const LEFT: f64 = 8.0;
+
+/// Vertical bars with their labels, scaled so the tallest bar (or the reference) fills the height.
+pub fn bars(id: &str, caption: &str, bars: &[Bar], reference: Option<&Reference>) -> Markup {
+    let top = bars
+        .iter()
+        .map(|b| b.value)
+        .chain(reference.map(|r| r.value))
+        .fold(0.0_f64, f64::max)
+        .max(1.0);
+    let plot = HEIGHT - TOP - BOTTOM;
+    let slot = (WIDTH - LEFT) / bars.len().max(1) as f64;
+    let y = |v: f64| TOP + plot * (1.0 - v / top);
+    html! {
+        figure.chart {
+            svg id=(id) viewBox=(format!("0 0 {WIDTH} {HEIGHT}")) role="img" aria-label=(caption) {
+                line.axis x1=(LEFT) x2=(WIDTH) y1=(y(0.0)) y2=(y(0.0)) {}
+                @for (i, b) in bars.iter().enumerate() {
+                    @let x = LEFT + slot * i as f64 + slot * 0.15;
+                    @let w = slot * 0.7;
+                    rect class=(format!("bar {}", b.class)) x=(num(x)) y=(num(y(b.value))) width=(num(w)) height=(num(y(0.0) - y(b.value))) {
+                        title { (b.title) }
+                    }
+                    text.value x=(num(x + w / 2.0)) y=(num(y(b.value) - 4.0)) { (num(b.value)) }
+                    text.label x=(num(x + w / 2.0)) y=(num(HEIGHT - 6.0)) { (b.label) }
+                }
+                @if let Some(r) = reference {
+                    line.reference x1=(LEFT) x2=(WIDTH) y1=(num(y(r.value))) y2=(num(y(r.value))) {}
+                    text.reference x=(WIDTH - 4.0) y=(num(y(r.value) - 4.0)) { (r.label) }
+                }
+            }
+            figcaption { (caption) }
+        }
+    }
+}
+
+/// Horizontal bars, one per row, longest first as given: for counts by reason, whose labels are
+/// too long to sit under a bar.
+pub fn rows(id: &str, caption: &str, bars: &[Bar]) -> Markup {
+    const ROW: f64 = 22.0;
+    const LABEL: f64 = 190.0;
+    let top = bars
+        .iter()
+        .map(|b| b.value)
+        .fold(0.0_f64, f64::max)
+        .max(1.0);
+    let height = ROW * bars.len().max(1) as f64 + 4.0;
+    let span = WIDTH - LABEL - 40.0;
+    html! {
+        figure.chart {
+            svg id=(id) viewBox=(format!("0 0 {WIDTH} {height}")) role="img" aria-label=(caption) {
+                @for (i, b) in bars.iter().enumerate() {
+                    @let y = 2.0 + ROW * i as f64;
+                    text.row-label x=(LABEL - 6.0) y=(num(y + ROW * 0.68)) { (b.label) }
+                    rect class=(format!("bar {}", b.class)) x=(LABEL) y=(num(y + 3.0)) width=(num(span * b.value / top)) height=(num(ROW - 6.0)) {
+                        title { (b.title) }
+                    }
+                    text.value-right x=(num(LABEL + span * b.value / top + 4.0)) y=(num(y + ROW * 0.68)) { (num(b.value)) }
+                }
+            }
+            figcaption { (caption) }
+        }
+    }
+}
+
+/// A coordinate or a value: whole numbers without a fraction, others to one decimal.
+fn num(v: f64) -> String {
+    if (v - v.round()).abs() < 1e-9 {
+        format!("{}", v.round() as i64)
+    } else {
+        format!("{v:.1}")
+    }
+}
