@@ -129,6 +129,18 @@ async fn a_reviewer_rejects_an_item_with_the_keyboard_only() {
         )
         .await
         .expect("account");
+    stack
+        .store
+        .put_account(
+            &Account {
+                name: "li.na".into(),
+                role: Role::Supervisor,
+                password_hash: hash_password("supervise-2026").expect("hash"),
+            },
+            "test",
+        )
+        .await
+        .expect("account");
     // A notification service's queue, to see the reviewer's decision go out.
     let inbox = EventInbox::bind(
         &crate::amqp(),
@@ -259,6 +271,49 @@ async fn a_reviewer_rejects_an_item_with_the_keyboard_only() {
         "reject by keyboard: {} ms from R to the next page",
         started.elapsed().as_millis()
     );
+
+    // The supervisor's page: the backlog chart (overdue, today, four more days, later) and no
+    // false alarm with nobody else reviewing.
+    client
+        .find(Locator::Css("header form button"))
+        .await
+        .expect("the logout button")
+        .click()
+        .await
+        .expect("log out");
+    wait_for_path(&client, "/login").await;
+    client
+        .goto(&format!("{}/supervisor", stack.api))
+        .await
+        .expect("open");
+    wait_for_path(&client, "/login").await;
+    client
+        .find(Locator::Css("input:focus"))
+        .await
+        .expect("the name field has focus")
+        .send_keys("li.na\u{E004}supervise-2026\u{E007}")
+        .await
+        .expect("type");
+    wait_for_path(&client, "/supervisor").await;
+    let bars = client
+        .execute(
+            "return document.querySelectorAll('#backlog rect.bar').length;",
+            vec![],
+        )
+        .await
+        .expect("count bars");
+    assert_eq!(bars, serde_json::json!(7), "the backlog chart's bars");
+    let text = client
+        .find(Locator::Css("body"))
+        .await
+        .expect("body")
+        .text()
+        .await
+        .expect("text");
+    for broken in ["-0.0", "∞", "NaN"] {
+        assert!(!text.contains(broken), "{broken} on the supervisor page");
+    }
+    screenshot(&client, "review-supervisor.png").await;
     client.close().await.expect("close");
 
     let s = stack.store.get(id).await.expect("get").expect("stored");

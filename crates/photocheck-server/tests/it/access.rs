@@ -618,3 +618,22 @@ async fn state_changes_need_a_post_carrying_the_session_token() {
     let reviewed = store.get(id).await.expect("get").expect("stored").reviewed;
     assert_eq!(reviewed.expect("decided").decided_by, "anna");
 }
+
+#[tokio::test]
+async fn the_queue_filters_say_what_they_do_not_know() {
+    let api = api().await;
+    add_anna(&api.state.store).await;
+    queued_item(&api).await;
+    let (status, reply) = login(&api, "anna", "a-long-password").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let cookie = cookie_of(reply);
+    for (path, expected) in [
+        ("/review?rule=&channel=", StatusCode::OK),
+        ("/review?rule=eyes_open&channel=camera", StatusCode::OK),
+        ("/review?rule=no_such_rule", StatusCode::BAD_REQUEST),
+        ("/review?channel=fax", StatusCode::BAD_REQUEST),
+    ] {
+        let (status, _) = call(&api, "GET", path, Some(&cookie), "text/html", "").await;
+        assert_eq!(status, expected, "{path}");
+    }
+}
