@@ -337,9 +337,11 @@ struct Sql {
 
 // After the macros above, which they use.
 mod accounts;
+mod activity;
 mod review;
 
 pub use crate::accounts::{Account, AccountSummary, AuditEntry, Role};
+pub use crate::activity::HourActivity;
 pub use crate::review::{Refused, ReviewItem};
 
 impl Store {

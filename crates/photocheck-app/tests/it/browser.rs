@@ -303,6 +303,21 @@ async fn a_reviewer_rejects_an_item_with_the_keyboard_only() {
         .await
         .expect("count bars");
     assert_eq!(bars, serde_json::json!(7), "the backlog chart's bars");
+    // A week of intake hour by hour, and the engine's shares of each day (today's decision among
+    // them: three parts in today's column).
+    let counts = client
+        .execute(
+            "return [document.querySelectorAll('#intake rect.bar').length, \
+                     document.querySelectorAll('#shares rect.bar').length];",
+            vec![],
+        )
+        .await
+        .expect("count bars");
+    assert_eq!(
+        counts,
+        serde_json::json!([168, 3]),
+        "intake and shares bars"
+    );
     let text = client
         .find(Locator::Css("body"))
         .await

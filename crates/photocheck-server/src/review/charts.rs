@@ -25,7 +25,11 @@ const TOP: f64 = 18.0;
 const BOTTOM: f64 = 22.0;
 const LEFT: f64 = 8.0;
 
+/// Above this many bars the values are left to the tooltips: written above each they would overlap.
+const MAX_WRITTEN_VALUES: usize = 24;
+
 /// Vertical bars with their labels, scaled so the tallest bar (or the reference) fills the height.
+/// Empty labels are not drawn (a label every so many bars for a long series).
 pub fn bars(id: &str, caption: &str, bars: &[Bar], reference: Option<&Reference>) -> Markup {
     let top = bars
         .iter()
@@ -46,8 +50,12 @@ pub fn bars(id: &str, caption: &str, bars: &[Bar], reference: Option<&Reference>
                     rect class=(format!("bar {}", b.class)) x=(num(x)) y=(num(y(b.value))) width=(num(w)) height=(num(y(0.0) - y(b.value))) {
                         title { (b.title) }
                     }
-                    text.value x=(num(x + w / 2.0)) y=(num(y(b.value) - 4.0)) { (num(b.value)) }
-                    text.label x=(num(x + w / 2.0)) y=(num(HEIGHT - 6.0)) { (b.label) }
+                    @if bars.len() <= MAX_WRITTEN_VALUES {
+                        text.value x=(num(x + w / 2.0)) y=(num(y(b.value) - 4.0)) { (num(b.value)) }
+                    }
+                    @if !b.label.is_empty() {
+                        text.label x=(num(x + w / 2.0)) y=(num(HEIGHT - 6.0)) { (b.label) }
+                    }
                 }
                 @if let Some(r) = reference {
                     line.reference x1=(LEFT) x2=(WIDTH) y1=(num(y(r.value))) y2=(num(y(r.value))) {}
@@ -55,6 +63,49 @@ pub fn bars(id: &str, caption: &str, bars: &[Bar], reference: Option<&Reference>
                 }
             }
             figcaption { (caption) }
+        }
+    }
+}
+
+/// One column of a stacked chart: its label and its parts, bottom first.
+pub struct Column {
+    pub label: String,
+    pub parts: Vec<Bar>,
+}
+
+/// Columns of parts stacked to 100 % each: shares that change from column to column. A column with
+/// nothing in it is left empty, its label still drawn.
+pub fn shares(id: &str, caption: &str, columns: &[Column], legend: &[(&str, &str)]) -> Markup {
+    let plot = HEIGHT - TOP - BOTTOM;
+    let slot = (WIDTH - LEFT) / columns.len().max(1) as f64;
+    html! {
+        figure.chart {
+            svg id=(id) viewBox=(format!("0 0 {WIDTH} {HEIGHT}")) role="img" aria-label=(caption) {
+                line.axis x1=(LEFT) x2=(WIDTH) y1=(TOP + plot) y2=(TOP + plot) {}
+                @for (i, c) in columns.iter().enumerate() {
+                    @let x = LEFT + slot * i as f64 + slot * 0.15;
+                    @let w = slot * 0.7;
+                    @let total: f64 = c.parts.iter().map(|p| p.value).sum();
+                    @if total > 0.0 {
+                        @for (k, p) in c.parts.iter().enumerate() {
+                            @let below: f64 = c.parts[..k].iter().map(|p| p.value).sum();
+                            @let h = plot * p.value / total;
+                            @let y = TOP + plot - plot * below / total - h;
+                            rect class=(format!("bar {}", p.class)) x=(num(x)) y=(num(y)) width=(num(w)) height=(num(h)) {
+                                title { (p.title) }
+                            }
+                        }
+                    }
+                    text.label x=(num(x + w / 2.0)) y=(num(HEIGHT - 6.0)) { (c.label) }
+                }
+            }
+            figcaption {
+                @for (class, name) in legend {
+                    span.legend { svg.swatch viewBox="0 0 10 10" { rect class=(format!("bar {class}")) x="0" y="0" width="10" height="10" {} } " " (name) }
+                    " "
+                }
+                (caption)
+            }
         }
     }
 }

@@ -863,6 +863,9 @@ pub async fn publish_review_event(
     Ok(())
 }
 
+/// Days of intake and decisions the supervisor's charts show.
+pub const ACTIVITY_DAYS: i64 = 7;
+
 /// How long before the calendar file's last day the supervisor page warns.
 const CALENDAR_WARNING_DAYS: i64 = 60;
 
@@ -882,7 +885,12 @@ async fn supervisor(
         .await
         .map_err(unavailable)?;
     let zone = zone(&state, now);
-    let s = stats::compute(&open, &decided, now, zone);
+    let mut s = stats::compute(&open, &decided, now, zone);
+    s.activity = state
+        .store
+        .hourly_activity(now - Duration::days(ACTIVITY_DAYS))
+        .await
+        .map_err(unavailable)?;
     // From 60 days before the calendar file runs out, the supervisor is told to add the next year.
     let calendar_ends = state.review.calendar.last_covered_day().filter(|end| {
         (now + Duration::days(CALENDAR_WARNING_DAYS))
@@ -890,7 +898,13 @@ async fn supervisor(
             .date_naive()
             > *end
     });
-    Ok(page(pages::supervisor_page(&me, &s, zone, calendar_ends)))
+    Ok(page(pages::supervisor_page(
+        &me,
+        &s,
+        now,
+        zone,
+        calendar_ends,
+    )))
 }
 
 async fn audit_log(

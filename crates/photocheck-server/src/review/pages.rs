@@ -498,6 +498,7 @@ pub fn item_page(v: &ItemView<'_>) -> Markup {
 pub fn supervisor_page(
     account: &Session,
     s: &Stats,
+    now: DateTime<Utc>,
     zone: FixedOffset,
     calendar_ends: Option<NaiveDate>,
 ) -> Markup {
@@ -554,6 +555,9 @@ pub fn supervisor_page(
                         .collect::<Vec<_>>(),
                 ))
             }
+            h2 { "近7天收到的照片与引擎判断" }
+            (intake_chart(&s.activity, now, zone))
+            (shares_chart(&s.activity, now, zone))
             h2 { "抽检退回原因（近7天）" }
             @if s.audit_rejects_by_reason.is_empty() {
                 p #audit-reasons-none { "近7天抽检中没有被退回的自动通过照片。" }
@@ -615,6 +619,104 @@ fn backlog_chart(s: &Stats) -> Markup {
     charts::bars("backlog", &caption, &bars, reference.as_ref())
 }
 
+/// The last 7 days hour by hour (local time): photos received per hour; the tooltip adds what the
+/// engine decided in that hour.
+fn intake_chart(
+    activity: &[photocheck_store::HourActivity],
+    now: DateTime<Utc>,
+    zone: FixedOffset,
+) -> Markup {
+    use chrono::{DurationRound, Timelike};
+    let hours = super::ACTIVITY_DAYS * 24;
+    let current = now.duration_trunc(Duration::hours(1)).unwrap_or(now);
+    let by_hour: std::collections::HashMap<DateTime<Utc>, &photocheck_store::HourActivity> =
+        activity.iter().map(|h| (h.hour, h)).collect();
+    let bars: Vec<charts::Bar> = (0..hours)
+        .rev()
+        .map(|k| {
+            let hour = current - Duration::hours(k);
+            let local = hour.with_timezone(&zone);
+            let (received, decided) = by_hour
+                .get(&hour)
+                .map_or((0, 0), |h| (h.received, h.approved + h.review + h.rejected));
+            charts::Bar {
+                label: if local.hour() == 0 {
+                    local.format("%m-%d").to_string()
+                } else {
+                    String::new()
+                },
+                value: received as f64,
+                class: "intake",
+                title: format!(
+                    "{}:00 收到 {received} 件，引擎判断 {decided} 件",
+                    local.format("%m-%d %H")
+                ),
+            }
+        })
+        .collect();
+    let total: u64 = activity.iter().map(|h| h.received).sum();
+    charts::bars(
+        "intake",
+        &format!("每小时收到的照片（近7天共 {total} 件；悬停可见该小时的引擎判断件数）"),
+        &bars,
+        None,
+    )
+}
+
+/// The engine's decisions per local day over the last 7 days, as shares: how much it approved on
+/// its own, sent to review and rejected.
+fn shares_chart(
+    activity: &[photocheck_store::HourActivity],
+    now: DateTime<Utc>,
+    zone: FixedOffset,
+) -> Markup {
+    let today = now.with_timezone(&zone).date_naive();
+    let columns: Vec<charts::Column> = (0..super::ACTIVITY_DAYS)
+        .rev()
+        .map(|k| {
+            let day = today - Duration::days(k);
+            let of_day = activity
+                .iter()
+                .filter(|h| h.hour.with_timezone(&zone).date_naive() == day);
+            let (mut approved, mut review, mut rejected) = (0u64, 0u64, 0u64);
+            for h in of_day {
+                approved += h.approved;
+                review += h.review;
+                rejected += h.rejected;
+            }
+            let all = (approved + review + rejected).max(1) as f64;
+            let part = |n: u64, class: &'static str, what: &str| charts::Bar {
+                label: String::new(),
+                value: n as f64,
+                class,
+                title: format!(
+                    "{} {what} {n} 件（{:.0}%）",
+                    day.format("%m-%d"),
+                    n as f64 * 100.0 / all
+                ),
+            };
+            charts::Column {
+                label: day.format("%m-%d").to_string(),
+                parts: vec![
+                    part(approved, "approved", "自动通过"),
+                    part(review, "review", "转人工审核"),
+                    part(rejected, "rejected", "退回"),
+                ],
+            }
+        })
+        .collect();
+    charts::shares(
+        "shares",
+        "每日引擎判断的构成（各日合计为100%）",
+        &columns,
+        &[
+            ("approved", "自动通过"),
+            ("review", "转人工审核"),
+            ("rejected", "退回"),
+        ],
+    )
+}
+
 pub fn audit_page(account: &Session, entries: &[AuditEntry], zone: FixedOffset) -> Markup {
     let json = |v: &Option<serde_json::Value>| v.as_ref().map_or(String::new(), |v| v.to_string());
     layout(
@@ -664,10 +766,10 @@ mod tests {
         let now = Utc::now();
         let s = super::super::stats::compute(&[], &[], now, zone);
         let end = NaiveDate::from_ymd_opt(2026, 12, 31).expect("date");
-        let warned = supervisor_page(&account, &s, zone, Some(end)).into_string();
+        let warned = supervisor_page(&account, &s, now, zone, Some(end)).into_string();
         assert!(warned.contains("id=\"calendar-ends\""), "{warned}");
         assert!(warned.contains("2026-12-31"), "{warned}");
-        let quiet = supervisor_page(&account, &s, zone, None).into_string();
+        let quiet = supervisor_page(&account, &s, now, zone, None).into_string();
         assert!(!quiet.contains("calendar-ends"), "{quiet}");
     }
 
@@ -678,7 +780,7 @@ mod tests {
         let now = Utc::now();
         let item = super::super::stats::tests::item(300, now);
         let s = super::super::stats::compute(&[item], &[], now, zone);
-        let page = supervisor_page(&account, &s, zone, None).into_string();
+        let page = supervisor_page(&account, &s, now, zone, None).into_string();
         assert!(page.contains("id=\"pace-unknown\""), "{page}");
         for alarm in ["-0.0", "∞", "role=\"alert\""] {
             assert!(!page.contains(alarm), "{alarm} on the page: {page}");
@@ -797,7 +899,7 @@ mod tests {
         open[0].engine_reasons = vec![grey.clone()];
         open[3].engine_reasons = vec![grey.clone()];
         let quiet = super::super::stats::compute(&open, &[], now, zone);
-        let page = supervisor_page(&account, &quiet, zone, None).into_string();
+        let page = supervisor_page(&account, &quiet, now, zone, None).into_string();
         let backlog = &page[page.find("id=\"backlog\"").expect("the backlog chart")..];
         let backlog = &backlog[..backlog.find("</svg>").expect("its end")];
         // Overdue, today and four more days, then later: seven bars.
@@ -834,8 +936,44 @@ mod tests {
             })
             .collect();
         let busy = super::super::stats::compute(&open, &decided, now, zone);
-        let page = supervisor_page(&account, &busy, zone, None).into_string();
+        let page = supervisor_page(&account, &busy, now, zone, None).into_string();
         assert!(page.contains("每工作日可处理约 16 件"), "{page}");
+
+        // A week of hours, and the engine's decisions of two days as shares of each day.
+        let hour = |h: i64, received, approved, review, rejected| photocheck_store::HourActivity {
+            hour: now - Duration::hours(h),
+            received,
+            approved,
+            review,
+            rejected,
+        };
+        let mut with_activity = busy.clone();
+        with_activity.activity = vec![hour(30, 4, 1, 2, 1), hour(2, 6, 3, 3, 0)];
+        let page = supervisor_page(&account, &with_activity, now, zone, None).into_string();
+        let intake = &page[page.find("id=\"intake\"").expect("the intake chart")..];
+        let intake = &intake[..intake.find("</svg>").expect("its end")];
+        assert_eq!(
+            intake.matches("<rect class=\"bar").count(),
+            7 * 24,
+            "an hour a bar"
+        );
+        assert!(
+            intake.contains("<title>12-07 08:00 收到 6 件，引擎判断 6 件</title>"),
+            "{intake}"
+        );
+        assert!(page.contains("近7天共 10 件"), "{page}");
+        let shares = &page[page.find("id=\"shares\"").expect("the shares chart")..];
+        let shares = &shares[..shares.find("</svg>").expect("its end")];
+        // Two days with decisions, three parts each (a zero part is drawn with no height).
+        assert_eq!(shares.matches("<rect class=\"bar").count(), 6, "{shares}");
+        assert!(
+            shares.contains("<title>12-06 转人工审核 2 件（50%）</title>"),
+            "{shares}"
+        );
+        assert!(
+            shares.contains("<title>12-07 自动通过 3 件（50%）</title>"),
+            "{shares}"
+        );
         assert!(page.contains("class=\"reference\""), "{page}");
     }
 }

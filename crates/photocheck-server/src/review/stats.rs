@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, FixedOffset, Utc};
-use photocheck_store::ReviewItem;
+use photocheck_store::{HourActivity, ReviewItem};
 use photocheck_types::{Decision, RuleId};
 
 /// How far back "the current pace" looks.
@@ -42,6 +42,9 @@ pub struct Stats {
     pub backlog: Vec<DayLoad>,
     /// The rules the engine gave reasons under, among the open items: items per rule, most first.
     pub open_reasons: Vec<(RuleId, usize)>,
+    /// Received and decided per hour over the last days; filled by the page's handler from the
+    /// store (empty from [`compute`]).
+    pub activity: Vec<HourActivity>,
 }
 
 /// Open items due on one local day (or overdue, or later than the days shown).
@@ -188,6 +191,7 @@ pub fn compute(
         shortfall,
         backlog,
         open_reasons,
+        activity: Vec::new(),
     }
 }
 

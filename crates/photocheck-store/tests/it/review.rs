@@ -2,7 +2,9 @@
 //! expire, decisions only from the holder, sessions that end, and an audit log nobody can rewrite.
 
 use chrono::{Duration, Utc};
-use photocheck_store::{Account, Decision, Refused, ReviewDue, ReviewerDecision, Role, Store};
+use photocheck_store::{
+    Account, Decision, HourActivity, Refused, ReviewDue, ReviewerDecision, Role, Store,
+};
 use uuid::Uuid;
 
 use crate::{decision, postgres, postgres_with_options, sqlite, submission};
@@ -359,4 +361,55 @@ async fn the_audit_log_is_append_only() {
         assert!(err.to_string().contains("append-only"), "{err}");
     }
     assert_eq!(store.audit_log(5).await.expect("log")[0].actor, "anna");
+}
+
+/// Received and decided photos, counted by hour in the database.
+async fn activity_is_counted_by_hour(store: Store) {
+    let before = Utc::now() - Duration::hours(1);
+    review_item(&store, "ACT-1", Duration::hours(5)).await;
+    let id = store
+        .insert_submission(&submission("ACT-2"))
+        .await
+        .expect("insert")
+        .id;
+    store
+        .record_decision(id, &decision("reject"), None)
+        .await
+        .expect("record");
+    store
+        .insert_submission(&submission("ACT-3"))
+        .await
+        .expect("insert");
+    let hours = store.hourly_activity(before).await.expect("activity");
+    let sum = |f: fn(&HourActivity) -> u64| hours.iter().map(f).sum::<u64>();
+    assert_eq!(sum(|h| h.received), 3, "{hours:?}");
+    assert_eq!(
+        (sum(|h| h.approved), sum(|h| h.review), sum(|h| h.rejected)),
+        (0, 1, 1),
+        "{hours:?}"
+    );
+    // Whole hours, the last one now's.
+    let now = Utc::now();
+    assert!(
+        hours.iter().all(|h| h.hour <= now
+            && now - h.hour < Duration::hours(2)
+            && h.hour.timestamp() % 3600 == 0),
+        "{hours:?}"
+    );
+    let later = store
+        .hourly_activity(now + Duration::hours(1))
+        .await
+        .expect("activity");
+    assert!(later.is_empty(), "{later:?}");
+}
+
+#[tokio::test]
+async fn sqlite_activity() {
+    let (store, _dir) = sqlite().await;
+    activity_is_counted_by_hour(store).await;
+}
+
+#[tokio::test]
+async fn postgres_activity() {
+    activity_is_counted_by_hour(postgres().await).await;
 }
