@@ -18,6 +18,13 @@ pub struct Reference {
     pub label: String,
 }
 
+/// A second series over the bars, one value per bar, drawn as a line through the bars' centres
+/// (decisions over intake, say).
+pub struct Series {
+    pub values: Vec<f64>,
+    pub class: &'static str,
+}
+
 const WIDTH: f64 = 640.0;
 const HEIGHT: f64 = 200.0;
 /// Room for the value labels above and the bar labels below.
@@ -30,11 +37,18 @@ const MAX_WRITTEN_VALUES: usize = 24;
 
 /// Vertical bars with their labels, scaled so the tallest bar (or the reference) fills the height.
 /// Empty labels are not drawn (a label every so many bars for a long series).
-pub fn bars(id: &str, caption: &str, bars: &[Bar], reference: Option<&Reference>) -> Markup {
+pub fn bars(
+    id: &str,
+    caption: &str,
+    bars: &[Bar],
+    reference: Option<&Reference>,
+    series: Option<&Series>,
+) -> Markup {
     let top = bars
         .iter()
         .map(|b| b.value)
         .chain(reference.map(|r| r.value))
+        .chain(series.iter().flat_map(|s| s.values.iter().copied()))
         .fold(0.0_f64, f64::max)
         .max(1.0);
     let plot = HEIGHT - TOP - BOTTOM;
@@ -56,6 +70,16 @@ pub fn bars(id: &str, caption: &str, bars: &[Bar], reference: Option<&Reference>
                     @if !b.label.is_empty() {
                         text.label x=(num(x + w / 2.0)) y=(num(HEIGHT - 6.0)) { (b.label) }
                     }
+                }
+                @if let Some(line) = series {
+                    polyline class=(format!("series {}", line.class)) points=(
+                        line.values
+                            .iter()
+                            .enumerate()
+                            .map(|(i, v)| format!("{},{}", num(LEFT + slot * (i as f64 + 0.5)), num(y(*v))))
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    ) {}
                 }
                 @if let Some(r) = reference {
                     line.reference x1=(LEFT) x2=(WIDTH) y1=(num(y(r.value))) y2=(num(y(r.value))) {}

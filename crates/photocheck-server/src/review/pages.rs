@@ -563,6 +563,22 @@ pub fn supervisor_page(
                 p #audit-reasons-none { "近7天抽检中没有被退回的自动通过照片。" }
             } @else {
                 p.hint { "自动通过后经抽检被退回的照片，按退回原因统计。某一原因反复出现时，请提高抽检比例，或在配置中将该项设为人工审核。" }
+                (charts::rows(
+                    "audit-error-rate",
+                    &format!("各退回原因占近7天抽检件数（{} 件）的百分比", s.audits_reviewed),
+                    &s.audit_rejects_by_reason
+                        .iter()
+                        .map(|(code, n)| {
+                            let share = *n as f64 * 100.0 / s.audits_reviewed.max(1) as f64;
+                            charts::Bar {
+                                label: reason_zh(code).to_owned(),
+                                value: (share * 10.0).round() / 10.0,
+                                class: "rejected",
+                                title: format!("{}（{code}）：{n} 件，占抽检 {share:.1}%", reason_zh(code)),
+                            }
+                        })
+                        .collect::<Vec<_>>(),
+                ))
                 table.audit-reasons #audit-reasons {
                     thead { tr { th { "原因代码" } th { "原因" } th { "退回件数" } th { "占抽检" } } }
                     tbody {
@@ -616,7 +632,7 @@ fn backlog_chart(s: &Stats) -> Markup {
     } else {
         "按截止日期统计的待审核件数；最近1小时无人审核，处理能力未知".to_owned()
     };
-    charts::bars("backlog", &caption, &bars, reference.as_ref())
+    charts::bars("backlog", &caption, &bars, reference.as_ref(), None)
 }
 
 /// The last 7 days hour by hour (local time): photos received per hour; the tooltip adds what the
@@ -631,6 +647,7 @@ fn intake_chart(
     let current = now.duration_trunc(Duration::hours(1)).unwrap_or(now);
     let by_hour: std::collections::HashMap<DateTime<Utc>, &photocheck_store::HourActivity> =
         activity.iter().map(|h| (h.hour, h)).collect();
+    let mut decisions = Vec::new();
     let bars: Vec<charts::Bar> = (0..hours)
         .rev()
         .map(|k| {
@@ -639,6 +656,7 @@ fn intake_chart(
             let (received, decided) = by_hour
                 .get(&hour)
                 .map_or((0, 0), |h| (h.received, h.approved + h.review + h.rejected));
+            decisions.push(decided as f64);
             charts::Bar {
                 label: if local.hour() == 0 {
                     local.format("%m-%d").to_string()
@@ -655,11 +673,21 @@ fn intake_chart(
         })
         .collect();
     let total: u64 = activity.iter().map(|h| h.received).sum();
+    let decided: u64 = activity
+        .iter()
+        .map(|h| h.approved + h.review + h.rejected)
+        .sum();
     charts::bars(
         "intake",
-        &format!("每小时收到的照片（近7天共 {total} 件；悬停可见该小时的引擎判断件数）"),
+        &format!(
+            "柱：每小时收到的照片（近7天共 {total} 件）；折线：每小时引擎判断的件数（共 {decided} 件）"
+        ),
         &bars,
         None,
+        Some(&charts::Series {
+            values: decisions,
+            class: "decided",
+        }),
     )
 }
 
@@ -949,6 +977,10 @@ mod tests {
         };
         let mut with_activity = busy.clone();
         with_activity.activity = vec![hour(30, 4, 1, 2, 1), hour(2, 6, 3, 3, 0)];
+        // One of four audited approvals rejected for its background: a 25 % error rate there.
+        with_activity.audits_reviewed = 4;
+        with_activity.audits_rejected = 1;
+        with_activity.audit_rejects_by_reason = [("background-not-white".to_owned(), 1)].into();
         let page = supervisor_page(&account, &with_activity, now, zone, None).into_string();
         let intake = &page[page.find("id=\"intake\"").expect("the intake chart")..];
         let intake = &intake[..intake.find("</svg>").expect("its end")];
@@ -962,6 +994,21 @@ mod tests {
             "{intake}"
         );
         assert!(page.contains("近7天共 10 件"), "{page}");
+        assert!(
+            page.contains(
+                "<title>背景不是白色（background-not-white）：1 件，占抽检 25.0%</title>"
+            ),
+            "{page}"
+        );
+        assert!(page.contains("共 10 件）"), "decisions counted: {page}");
+        let line = &intake[intake.find("<polyline").expect("the decisions line")..];
+        assert_eq!(
+            line[..line.find("</polyline>").expect("its end")]
+                .matches(',')
+                .count(),
+            7 * 24,
+            "a point an hour"
+        );
         let shares = &page[page.find("id=\"shares\"").expect("the shares chart")..];
         let shares = &shares[..shares.find("</svg>").expect("its end")];
         // Two days with decisions, three parts each (a zero part is drawn with no height).
