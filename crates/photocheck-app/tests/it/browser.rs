@@ -73,6 +73,21 @@ async fn press(client: &Client, key: char) {
     client.perform_actions(keys).await.expect("key press");
 }
 
+/// Opens `path`, is sent to the login page, and logs in by typing only: the name field has focus,
+/// Tab moves to the password, Enter submits; back on `path` after.
+async fn open_as(client: &Client, base: &str, path: &str, name: &str, password: &str) {
+    client.goto(&format!("{base}{path}")).await.expect("open");
+    wait_for_path(client, "/login").await;
+    client
+        .find(Locator::Css("input:focus"))
+        .await
+        .expect("the name field has focus")
+        .send_keys(&format!("{name}\u{E004}{password}\u{E007}"))
+        .await
+        .expect("type");
+    wait_for_path(client, path).await;
+}
+
 /// The inline hint beside the decision buttons.
 async fn hint(client: &Client) -> String {
     client
@@ -158,20 +173,14 @@ async fn a_reviewer_rejects_an_item_with_the_keyboard_only() {
     );
 
     let (_driver, client) = browser().await;
-    client
-        .goto(&format!("{}/review", stack.api))
-        .await
-        .expect("open");
-    wait_for_path(&client, "/login").await;
-    // Typing only: the name field has focus; Tab to the password, Enter submits.
-    client
-        .find(Locator::Css("input:focus"))
-        .await
-        .expect("the name field has focus")
-        .send_keys("wang.fang\u{E004}review-pass-2026\u{E007}")
-        .await
-        .expect("type");
-    wait_for_path(&client, "/review").await;
+    open_as(
+        &client,
+        &stack.api,
+        "/review",
+        "wang.fang",
+        "review-pass-2026",
+    )
+    .await;
     let due = client
         .find(Locator::Id("due-today"))
         .await
@@ -282,19 +291,14 @@ async fn a_reviewer_rejects_an_item_with_the_keyboard_only() {
         .await
         .expect("log out");
     wait_for_path(&client, "/login").await;
-    client
-        .goto(&format!("{}/supervisor", stack.api))
-        .await
-        .expect("open");
-    wait_for_path(&client, "/login").await;
-    client
-        .find(Locator::Css("input:focus"))
-        .await
-        .expect("the name field has focus")
-        .send_keys("li.na\u{E004}supervise-2026\u{E007}")
-        .await
-        .expect("type");
-    wait_for_path(&client, "/supervisor").await;
+    open_as(
+        &client,
+        &stack.api,
+        "/supervisor",
+        "li.na",
+        "supervise-2026",
+    )
+    .await;
     let bars = client
         .execute(
             "return document.querySelectorAll('#backlog rect.bar').length;",
