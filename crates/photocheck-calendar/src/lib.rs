@@ -61,9 +61,13 @@ enum Rule {
     SameTimeNextWorkingDay,
 }
 
+/// How far ahead [`Calendar::office_hours_between`] counts.
+pub const MAX_PLANNING_DAYS: usize = 366;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct OfficeHours {
-    /// Not used by [`Rule::SameTimeNextWorkingDay`]; kept so the office's hours are stated in one place.
+    /// Not used by [`Rule::SameTimeNextWorkingDay`]; the start of the hours a team works to clear
+    /// the backlog ([`Calendar::office_hours_between`]).
     start: NaiveTime,
     end: NaiveTime,
 }
@@ -139,6 +143,38 @@ impl Calendar {
     /// The first working day after `day`.
     pub fn next_working_day(&self, day: NaiveDate) -> Result<NaiveDate, CalendarError> {
         self.next_working(day, Fallback::Refuse)
+    }
+
+    /// Office hours on working days between two instants: the time a team working office hours has
+    /// to clear what is due at `to` (the supervisor's projection of the backlog). Days in a year the
+    /// data file does not list follow the provisional rule, as [`Calendar::due`] does. At most
+    /// [`MAX_PLANNING_DAYS`] days are looked at, so a far deadline costs no more than that.
+    pub fn office_hours_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
+        if to <= from {
+            return 0.0;
+        }
+        let first = from.with_timezone(&self.timezone).date_naive();
+        let last = to.with_timezone(&self.timezone).date_naive();
+        let mut seconds = 0i64;
+        for day in first
+            .iter_days()
+            .take_while(|d| *d <= last)
+            .take(MAX_PLANNING_DAYS)
+        {
+            if !self.working(day, Fallback::Provisional).unwrap_or(false) {
+                continue;
+            }
+            let open = self
+                .at(day, self.office_hours.start)
+                .with_timezone(&Utc)
+                .max(from);
+            let close = self
+                .at(day, self.office_hours.end)
+                .with_timezone(&Utc)
+                .min(to);
+            seconds += (close - open).num_seconds().max(0);
+        }
+        seconds as f64 / 3600.0
     }
 
     fn working(&self, day: NaiveDate, fallback: Fallback) -> Result<bool, CalendarError> {
@@ -348,6 +384,41 @@ mod tests {
         assert!(working("2026-01-04")); // 调休 Sunday
         assert_eq!(weekday("2025-10-08"), Weekday::Wed);
         assert_eq!(weekday("2026-01-03"), Weekday::Sat);
+    }
+
+    #[test]
+    fn office_hours_count_working_days_only_and_go_on_provisionally_past_the_data() {
+        let cal = Calendar::builtin();
+        let hours =
+            |from: &str, to: &str| cal.office_hours_between(time(from).to_utc(), time(to).to_utc());
+        // Within one day, and from before opening to after closing.
+        assert_eq!(
+            hours("2026-12-07T10:00:00+08:00", "2026-12-07T12:30:00+08:00"),
+            2.5
+        );
+        assert_eq!(
+            hours("2026-12-07T06:00:00+08:00", "2026-12-07T22:00:00+08:00"),
+            8.5
+        );
+        // Friday evening to Monday 10:00: the weekend counts nothing.
+        assert_eq!(
+            hours("2026-12-11T16:00:00+08:00", "2026-12-14T10:00:00+08:00"),
+            2.5
+        );
+        // The National Day week counts nothing, its make-up Saturday counts a day.
+        assert_eq!(
+            hours("2026-09-30T17:30:00+08:00", "2026-10-10T17:30:00+08:00"),
+            3.0 * 8.5
+        );
+        // Into 2027 (not in the data): New Year's Day is off by the provisional rule.
+        assert_eq!(
+            hours("2026-12-31T17:30:00+08:00", "2027-01-04T10:00:00+08:00"),
+            1.0
+        );
+        assert_eq!(
+            hours("2026-12-07T12:00:00+08:00", "2026-12-07T10:00:00+08:00"),
+            0.0
+        );
     }
 
     #[test]

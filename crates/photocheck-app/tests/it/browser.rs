@@ -119,6 +119,218 @@ async fn wait_for_path(client: &Client, prefix: &str) -> String {
     .await
 }
 
+/// Saves the whole page, however long, for people to look at; the window is put back after.
+async fn full_page_screenshot(client: &Client, name: &str) {
+    let height = client
+        .execute("return document.documentElement.scrollHeight;", vec![])
+        .await
+        .expect("page height")
+        .as_u64()
+        .expect("a height");
+    client
+        .set_window_size(1366, height.clamp(768, 6000) as u32)
+        .await
+        .expect("resize");
+    screenshot(client, name).await;
+    client
+        .set_window_size(1366, 768)
+        .await
+        .expect("resize back");
+}
+
+/// What [`seed_a_week`] put in the store, for the test to compare the pages with.
+struct Seeded {
+    open: usize,
+    overdue: usize,
+    /// Submissions received over the week, the open ones included.
+    received: usize,
+}
+
+/// A week as the store would hold it: engine rejections hour by hour over the last six days; 25
+/// open items, two overdue and the rest due over the next 16 hours (each received a day before
+/// its deadline); three decided in the last hour by zhao.lei, and an audited approval he rejected
+/// (his four decisions make a pace of four an hour)
+/// for jewellery.
+async fn seed_a_week(store: &photocheck_store::Store) -> Seeded {
+    use chrono::{Duration, TimeZone, Utc};
+    use photocheck_store::{
+        Channel, Decision, EngineDecision, NewSubmission, Reason, ReviewDue, ReviewerDecision,
+        StoredReport,
+    };
+    use photocheck_types::RuleId;
+
+    let calendar = photocheck_calendar::Calendar::builtin();
+    let now = Utc::now();
+    let zone = calendar.offset_at(now);
+    let today = now.with_timezone(&zone).date_naive();
+    let reasons = [
+        (
+            RuleId::EyesOpen,
+            "eyes-uncertain",
+            "Eyes may be closed",
+            "眼睛可能未睁开",
+        ),
+        (
+            RuleId::Background,
+            "background-grey",
+            "Background is not white",
+            "背景不是白色",
+        ),
+        (
+            RuleId::Headwear,
+            "headwear-uncertain",
+            "Possibly a hat",
+            "可能戴帽子",
+        ),
+        (
+            RuleId::Expression,
+            "expression-uncertain",
+            "Expression may not be neutral",
+            "表情可能不自然",
+        ),
+        (
+            RuleId::Lighting,
+            "uneven-light",
+            "Light is uneven across the face",
+            "面部光线不均匀",
+        ),
+    ];
+    let mut k = 0usize;
+    let mut add =
+        |received_at: chrono::DateTime<Utc>, decision: Decision, review: Option<ReviewDue>| {
+            k += 1;
+            let (rule, code, en, zh) = reasons[k % reasons.len()];
+            let channel = [Channel::Camera, Channel::Album, Channel::Stored][k % 3];
+            async move {
+                let id = store
+                    .insert_submission(&NewSubmission {
+                        applicant_id: format!("SEED-{k:03}"),
+                        licence_no: None,
+                        channel,
+                        blob_key: format!("seeded/{k}"),
+                        received_at,
+                    })
+                    .await
+                    .expect("insert")
+                    .id;
+                store
+                    .record_decision(
+                        id,
+                        &EngineDecision {
+                            decision,
+                            reasons: vec![Reason {
+                                code: code.into(),
+                                rule,
+                                message_en: en.into(),
+                                message_zh: zh.into(),
+                            }],
+                            report: StoredReport::of(&serde_json::json!({})).expect("report"),
+                            decided_at: received_at + Duration::seconds(20),
+                        },
+                        review,
+                    )
+                    .await
+                    .expect("record");
+                // Told to the notification services long ago: the sweeper has nothing to send.
+                store
+                    .mark_published(id, received_at)
+                    .await
+                    .expect("published");
+                id
+            }
+        };
+    let mut received = 0;
+    // The past six days: 0-4 rejections an hour from 08:00 to 19:00 local time.
+    for day in 1..=6i64 {
+        for hour in 8..20u32 {
+            let at = zone
+                .from_local_datetime(
+                    &(today - Duration::days(day))
+                        .and_hms_opt(hour, 10, 0)
+                        .expect("time"),
+                )
+                .single()
+                .expect("a fixed offset")
+                .with_timezone(&Utc);
+            for _ in 0..(day as u32 + hour) % 5 {
+                add(at, Decision::Reject, None).await;
+                received += 1;
+            }
+        }
+    }
+    // The backlog, each item received a day before it is due.
+    let mut dues = vec![now - Duration::hours(3), now - Duration::minutes(30)];
+    dues.extend((1..=23).map(|j| now + Duration::minutes(40 * j)));
+    for due in &dues {
+        let due_review = Some(ReviewDue {
+            due: *due,
+            audit: false,
+        });
+        add(*due - Duration::hours(24), Decision::Review, due_review).await;
+        received += 1;
+    }
+    // zhao.lei's last hour: three items decided on time, and an audited approval he rejected.
+    let mut paced = Vec::new();
+    for audit in [false, false, false, true] {
+        let decision = if audit {
+            Decision::Approve
+        } else {
+            Decision::Review
+        };
+        let id = add(
+            now - Duration::hours(20),
+            decision,
+            Some(ReviewDue {
+                due: now + Duration::hours(4),
+                audit,
+            }),
+        )
+        .await;
+        received += 1;
+        paced.push((id, audit));
+    }
+    for (j, (id, audit)) in paced.into_iter().enumerate() {
+        let at = now - Duration::minutes(40 - 10 * j as i64);
+        store
+            .claim(
+                id,
+                "zhao.lei",
+                at + Duration::minutes(10),
+                at - Duration::minutes(1),
+            )
+            .await
+            .expect("claim")
+            .expect("claimed");
+        store
+            .decide_review(
+                id,
+                &ReviewerDecision {
+                    decision: if audit {
+                        Decision::Reject
+                    } else {
+                        Decision::Approve
+                    },
+                    reasons: if audit {
+                        vec!["jewellery".into()]
+                    } else {
+                        Vec::new()
+                    },
+                    note: None,
+                    decided_by: "zhao.lei".into(),
+                    decided_at: at,
+                },
+            )
+            .await
+            .expect("decide")
+            .expect("decided");
+    }
+    Seeded {
+        open: dues.len(),
+        overdue: 2,
+        received,
+    }
+}
+
 #[tokio::test]
 async fn a_reviewer_rejects_an_item_with_the_keyboard_only() {
     // A frontal portrait on white: framed, its geometry passes and only its looks are in doubt (any
@@ -200,7 +412,6 @@ async fn a_reviewer_rejects_an_item_with_the_keyboard_only() {
         row.contains("BROWSER-1") && row.contains("现场拍照"),
         "{row}"
     );
-    screenshot(&client, "review-queue.png").await;
     press(&client, 'n').await;
     let item = wait_for_path(&client, "/review/items/").await;
     assert!(item.ends_with(&id.to_string()), "{item}");
@@ -281,8 +492,45 @@ async fn a_reviewer_rejects_an_item_with_the_keyboard_only() {
         started.elapsed().as_millis()
     );
 
-    // The supervisor's page: the backlog chart (overdue, today, four more days, later) and no
-    // false alarm with nobody else reviewing.
+    // A week's work in the store: the queue shows 20 items and more on one screen, soonest due
+    // first.
+    let seeded = seed_a_week(&stack.store).await;
+    client
+        .goto(&format!("{}/review", stack.api))
+        .await
+        .expect("open");
+    let rows = client
+        .execute(
+            "const rows = [...document.querySelectorAll('table.queue tbody tr')]; \
+             return [rows.length, rows.filter(r => { const b = r.getBoundingClientRect(); \
+                 return b.top >= 0 && b.bottom <= window.innerHeight; }).length];",
+            vec![],
+        )
+        .await
+        .expect("count rows");
+    assert_eq!(
+        rows[0],
+        serde_json::json!(seeded.open),
+        "every open item has a row"
+    );
+    assert!(
+        rows[1].as_u64().expect("a count") >= 20,
+        "rows on the first screen: {rows}"
+    );
+    let due = client
+        .find(Locator::Id("due-today"))
+        .await
+        .expect("the count due today")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        due.contains(&format!("其中已超时 {} 项", seeded.overdue)),
+        "{due}"
+    );
+    screenshot(&client, "review-queue.png").await;
+
+    // The supervisor's page.
     client
         .find(Locator::Css("header form button"))
         .await
@@ -299,29 +547,85 @@ async fn a_reviewer_rejects_an_item_with_the_keyboard_only() {
         "supervise-2026",
     )
     .await;
-    let bars = client
+    // The backlog hour by hour, the overdue first: every open item is due by the last hour; the
+    // team's pace in the last hour (zhao.lei's four and the reviewer's one) drawn as what it
+    // clears by then; the overdue items named as time already run out.
+    let titles = client
         .execute(
-            "return document.querySelectorAll('#backlog rect.bar').length;",
+            "return [...document.querySelectorAll('#backlog rect.bar title')].map(t => t.textContent);",
             vec![],
         )
         .await
-        .expect("count bars");
-    assert_eq!(bars, serde_json::json!(7), "the backlog chart's bars");
-    // A week of intake hour by hour, and the engine's shares of each day (today's decision among
-    // them: three parts in today's column).
-    let counts = client
-        .execute(
-            "return [document.querySelectorAll('#intake rect.bar').length, \
-                     document.querySelectorAll('#shares rect.bar').length];",
-            vec![],
-        )
-        .await
-        .expect("count bars");
-    assert_eq!(
-        counts,
-        serde_json::json!([168, 3]),
-        "intake and shares bars"
+        .expect("read the backlog chart");
+    let titles: Vec<&str> = titles
+        .as_array()
+        .expect("titles")
+        .iter()
+        .map(|t| t.as_str().expect("text"))
+        .collect();
+    assert_eq!(titles[0], format!("已超时：{} 件", seeded.overdue));
+    assert!(
+        (25..=97).contains(&titles.len()),
+        "an hour a bar, a day to four: {titles:?}"
     );
+    let last = titles.last().expect("a last hour");
+    assert!(
+        last.contains(&format!("前到期共 {} 件", seeded.open)),
+        "{last}"
+    );
+    let caption = client
+        .find(Locator::Css("#backlog"))
+        .await
+        .expect("the backlog chart")
+        .attr("aria-label")
+        .await
+        .expect("caption")
+        .unwrap_or_default();
+    assert!(
+        caption.contains("每小时 5.0 件") && caption.contains("已有项目超时"),
+        "{caption}"
+    );
+    assert!(
+        client
+            .find(Locator::Css("#backlog polyline.capacity"))
+            .await
+            .is_ok(),
+        "the capacity line"
+    );
+    // A week of intake hour by hour, adding up to what was received; the engine's shares of each
+    // day; the audit error rate of the one reason reviewers found.
+    let intake = client
+        .execute(
+            "const bars = [...document.querySelectorAll('#intake rect.bar title')]; \
+             return [bars.length, bars.reduce((n, t) => n + parseInt(t.textContent.match(/收到 (\\d+) 件/)[1]), 0)];",
+            vec![],
+        )
+        .await
+        .expect("read the intake chart");
+    assert_eq!(
+        intake,
+        serde_json::json!([168, seeded.received + 1]),
+        "intake bars and their sum (the seeded week and the browser's photo)"
+    );
+    let shares = client
+        .execute(
+            "return [...document.querySelectorAll('#shares g.column, #shares rect.bar')].length;",
+            vec![],
+        )
+        .await
+        .expect("count share bars");
+    assert!(
+        shares.as_u64().expect("a count") >= 7,
+        "a column of shares for each day: {shares}"
+    );
+    let audit = client
+        .execute(
+            "return [...document.querySelectorAll('#audit-error-rate rect.bar title')].map(t => t.textContent);",
+            vec![],
+        )
+        .await
+        .expect("read the audit chart");
+    assert!(audit.to_string().contains("1 件，占抽检 100.0%"), "{audit}");
     let text = client
         .find(Locator::Css("body"))
         .await
@@ -333,6 +637,7 @@ async fn a_reviewer_rejects_an_item_with_the_keyboard_only() {
         assert!(!text.contains(broken), "{broken} on the supervisor page");
     }
     screenshot(&client, "review-supervisor.png").await;
+    full_page_screenshot(&client, "review-supervisor-full.png").await;
     client.close().await.expect("close");
 
     let s = stack.store.get(id).await.expect("get").expect("stored");

@@ -12,14 +12,8 @@ pub struct Bar {
     pub title: String,
 }
 
-/// A horizontal reference line across the bars (what the team clears in a day, say).
-pub struct Reference {
-    pub value: f64,
-    pub label: String,
-}
-
 /// A second series over the bars, one value per bar, drawn as a line through the bars' centres
-/// (decisions over intake, say).
+/// (decisions over intake, or what the team can clear by each hour over what is due by then).
 pub struct Series {
     pub values: Vec<f64>,
     pub class: &'static str,
@@ -35,19 +29,12 @@ const LEFT: f64 = 8.0;
 /// Above this many bars the values are left to the tooltips: written above each they would overlap.
 const MAX_WRITTEN_VALUES: usize = 24;
 
-/// Vertical bars with their labels, scaled so the tallest bar (or the reference) fills the height.
+/// Vertical bars with their labels, scaled so the tallest bar (or the series' top) fills the height.
 /// Empty labels are not drawn (a label every so many bars for a long series).
-pub fn bars(
-    id: &str,
-    caption: &str,
-    bars: &[Bar],
-    reference: Option<&Reference>,
-    series: Option<&Series>,
-) -> Markup {
+pub fn bars(id: &str, caption: &str, bars: &[Bar], series: Option<&Series>) -> Markup {
     let top = bars
         .iter()
         .map(|b| b.value)
-        .chain(reference.map(|r| r.value))
         .chain(series.iter().flat_map(|s| s.values.iter().copied()))
         .fold(0.0_f64, f64::max)
         .max(1.0);
@@ -80,10 +67,6 @@ pub fn bars(
                             .collect::<Vec<_>>()
                             .join(" ")
                     ) {}
-                }
-                @if let Some(r) = reference {
-                    line.reference x1=(LEFT) x2=(WIDTH) y1=(num(y(r.value))) y2=(num(y(r.value))) {}
-                    text.reference x=(WIDTH - 4.0) y=(num(y(r.value) - 4.0)) { (r.label) }
                 }
             }
             figcaption { (caption) }

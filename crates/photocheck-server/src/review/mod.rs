@@ -885,7 +885,7 @@ async fn supervisor(
         .await
         .map_err(unavailable)?;
     let zone = zone(&state, now);
-    let mut s = stats::compute(&open, &decided, now, zone);
+    let mut s = stats::compute(&open, &decided, now, &state.review.calendar);
     s.activity = state
         .store
         .hourly_activity(now - Duration::days(ACTIVITY_DAYS))

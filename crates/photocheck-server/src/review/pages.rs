@@ -518,7 +518,7 @@ pub fn supervisor_page(
                 p.warning role="alert" {
                     "按当前速度（每小时 " (format!("{:.1}", s.team_per_hour)) " 件）无法按时完成："
                     "截止 " (local(f.due_at, zone)) " 前需完成 " (f.items_before) " 件，约需 "
-                    (format!("{:.1}", f.hours_needed)) " 小时。"
+                    (format!("{:.1}", f.hours_needed)) " 个办公小时（只计工作日办公时间）。"
                 }
             } @else if s.open > 0 && s.per_reviewer_per_hour.is_empty() {
                 p.notice #pace-unknown role="status" {
@@ -538,7 +538,7 @@ pub fn supervisor_page(
                 }
             }
             h2 { "积压与处理能力" }
-            (backlog_chart(s))
+            (backlog_chart(s, zone))
             @if !s.open_reasons.is_empty() {
                 h2 { "待审核项目的主要原因" }
                 (charts::rows(
@@ -605,34 +605,76 @@ pub fn supervisor_page(
     )
 }
 
-/// The open items by the day they are due, against what the team clears in a working day at its
-/// recent pace: a bar above the line is a day the team cannot finish at that pace.
-fn backlog_chart(s: &Stats) -> Markup {
-    let bars: Vec<charts::Bar> = s
-        .backlog
-        .iter()
-        .map(|d| charts::Bar {
-            label: d.label.clone(),
-            value: d.items as f64,
-            class: if d.overdue { "overdue" } else { "due" },
-            title: format!("{}：{} 件", d.label, d.items),
-        })
-        .collect();
-    let per_day = s.team_per_hour * super::stats::WORKING_HOURS_PER_DAY;
-    let reference = (s.team_per_hour > 0.0).then(|| charts::Reference {
-        value: per_day,
-        label: format!("每工作日可处理约 {per_day:.0} 件"),
-    });
-    let caption = if reference.is_some() {
-        format!(
-            "按截止日期统计的待审核件数；绿线为按最近1小时速度（每小时 {:.1} 件）一个工作日（{} 小时）能处理的件数",
-            s.team_per_hour,
-            super::stats::WORKING_HOURS_PER_DAY
-        )
+/// What must be done by each coming hour (bars: the items due by then, the overdue ones included)
+/// against what the team clears by then at its recent pace (the dashed line, rising only in office
+/// hours): a red bar is an hour by which the team runs out of time.
+fn backlog_chart(s: &Stats, zone: FixedOffset) -> Markup {
+    use chrono::Timelike;
+    let p = &s.backlog;
+    let pace = (s.team_per_hour > 0.0).then_some(s.team_per_hour);
+    let mut bars = vec![charts::Bar {
+        label: "已超时".into(),
+        value: p.overdue as f64,
+        class: if p.overdue > 0 { "overdue" } else { "due" },
+        title: format!("已超时：{} 件", p.overdue),
+    }];
+    let mut capacity = vec![0.0];
+    let mut runs_out = (p.overdue > 0 && pace.is_some()).then(|| "已有项目超时".to_owned());
+    for h in &p.hours {
+        let local = h.end.with_timezone(&zone);
+        let can = pace.map(|pace| pace * h.office_hours);
+        let short = can.is_some_and(|c| h.due_by_then as f64 > c + 1e-9);
+        if short && runs_out.is_none() {
+            runs_out = Some(format!(
+                "按此速度，{} 前到期的项目将无法全部按时完成（红色柱）",
+                local.format("%m-%d %H:%M")
+            ));
+        }
+        capacity.push(can.unwrap_or(0.0));
+        bars.push(charts::Bar {
+            label: match local.hour() {
+                0 => local.format("%m-%d").to_string(),
+                6 | 12 | 18 => local.format("%H:%M").to_string(),
+                _ => String::new(),
+            },
+            value: h.due_by_then as f64,
+            class: if short { "overdue" } else { "due" },
+            title: match can {
+                Some(c) => format!(
+                    "{} 前到期共 {} 件；按当前速度可完成约 {c:.0} 件",
+                    local.format("%m-%d %H:%M"),
+                    h.due_by_then
+                ),
+                None => format!(
+                    "{} 前到期共 {} 件",
+                    local.format("%m-%d %H:%M"),
+                    h.due_by_then
+                ),
+            },
+        });
+    }
+    let later = if p.later > 0 {
+        let horizon = p.hours.last().map_or(String::new(), |h| {
+            h.end.with_timezone(&zone).format("%m-%d %H:%M").to_string()
+        });
+        format!("另有 {} 件在 {horizon} 之后到期。", p.later)
     } else {
-        "按截止日期统计的待审核件数；最近1小时无人审核，处理能力未知".to_owned()
+        String::new()
     };
-    charts::bars("backlog", &caption, &bars, reference.as_ref(), None)
+    let caption = match pace {
+        None => format!(
+            "柱：到各时刻为止应完成的件数（含已超时）。最近1小时无人审核，处理能力未知。{later}"
+        ),
+        Some(pace) => format!(
+            "柱：到各时刻为止应完成的件数（含已超时）；虚线：按最近1小时速度（每小时 {pace:.1} 件），只计工作日办公时间，到该时刻能完成的件数。{}。{later}",
+            runs_out.as_deref().unwrap_or("按此速度，所有项目都能按时完成")
+        ),
+    };
+    let line = pace.map(|_| charts::Series {
+        values: capacity,
+        class: "capacity",
+    });
+    charts::bars("backlog", &caption, &bars, line.as_ref())
 }
 
 /// The last 7 days hour by hour (local time): photos received per hour; the tooltip adds what the
@@ -683,7 +725,6 @@ fn intake_chart(
             "柱：每小时收到的照片（近7天共 {total} 件）；折线：每小时引擎判断的件数（共 {decided} 件）"
         ),
         &bars,
-        None,
         Some(&charts::Series {
             values: decisions,
             class: "decided",
@@ -775,6 +816,7 @@ pub const JS: &str = include_str!("assets/review.js");
 #[cfg(test)]
 mod tests {
     use super::*;
+    use photocheck_calendar::Calendar;
 
     fn supervisor() -> Session {
         Session {
@@ -792,7 +834,7 @@ mod tests {
         let account = supervisor();
         let zone = FixedOffset::east_opt(8 * 3600).expect("offset");
         let now = Utc::now();
-        let s = super::super::stats::compute(&[], &[], now, zone);
+        let s = super::super::stats::compute(&[], &[], now, &Calendar::builtin());
         let end = NaiveDate::from_ymd_opt(2026, 12, 31).expect("date");
         let warned = supervisor_page(&account, &s, now, zone, Some(end)).into_string();
         assert!(warned.contains("id=\"calendar-ends\""), "{warned}");
@@ -807,7 +849,7 @@ mod tests {
         let zone = FixedOffset::east_opt(8 * 3600).expect("offset");
         let now = Utc::now();
         let item = super::super::stats::tests::item(300, now);
-        let s = super::super::stats::compute(&[item], &[], now, zone);
+        let s = super::super::stats::compute(&[item], &[], now, &Calendar::builtin());
         let page = supervisor_page(&account, &s, now, zone, None).into_string();
         assert!(page.contains("id=\"pace-unknown\""), "{page}");
         for alarm in ["-0.0", "∞", "role=\"alert\""] {
@@ -910,13 +952,14 @@ mod tests {
     }
 
     #[test]
-    fn the_supervisor_sees_the_backlog_by_day_against_the_pace_and_the_open_reasons() {
+    fn the_supervisor_sees_the_backlog_hour_by_hour_against_the_pace_and_the_open_reasons() {
         let account = supervisor();
         let zone = FixedOffset::east_opt(8 * 3600).expect("offset");
         let now = DateTime::parse_from_rfc3339("2026-12-07T10:00:00+08:00")
             .expect("time")
             .with_timezone(&Utc);
         let due = |min| super::super::stats::tests::item(min, now);
+        let calendar = Calendar::builtin();
         let grey = reason("background-not-white", "背景不是白色");
         // 2 overdue, 3 today, 1 tomorrow, 1 in ten days.
         let mut open: Vec<ReviewItem> = [-90, -5, 30, 60, 300, 60 * 24, 60 * 24 * 10]
@@ -926,20 +969,29 @@ mod tests {
         open.sort_by_key(|i| i.due_at);
         open[0].engine_reasons = vec![grey.clone()];
         open[3].engine_reasons = vec![grey.clone()];
-        let quiet = super::super::stats::compute(&open, &[], now, zone);
+        let quiet = super::super::stats::compute(&open, &[], now, &calendar);
         let page = supervisor_page(&account, &quiet, now, zone, None).into_string();
         let backlog = &page[page.find("id=\"backlog\"").expect("the backlog chart")..];
         let backlog = &backlog[..backlog.find("</svg>").expect("its end")];
-        // Overdue, today and four more days, then later: seven bars.
-        assert_eq!(backlog.matches("<rect class=\"bar").count(), 7, "{backlog}");
-        assert!(backlog.contains("<title>已超时：2 件</title>"), "{backlog}");
-        assert!(backlog.contains("<title>今天：3 件</title>"), "{backlog}");
-        assert!(
-            backlog.contains("<title>12-08 周二：1 件</title>"),
+        // The overdue, then every hour to tomorrow's 10:00 deadline; the one in ten days is later.
+        assert_eq!(
+            backlog.matches("<rect class=\"bar").count(),
+            1 + 24,
             "{backlog}"
         );
-        assert!(backlog.contains("<title>之后：1 件</title>"), "{backlog}");
-        assert!(!backlog.contains("reference"), "no pace, no capacity line");
+        for title in [
+            "已超时：2 件",
+            "12-07 11:00 前到期共 4 件",
+            "12-07 15:00 前到期共 5 件",
+            "12-08 10:00 前到期共 6 件",
+        ] {
+            assert!(
+                backlog.contains(&format!("<title>{title}</title>")),
+                "{title}: {backlog}"
+            );
+        }
+        assert!(page.contains("另有 1 件在 12-08 10:00 之后到期"), "{page}");
+        assert!(!backlog.contains("polyline"), "no pace, no capacity line");
         assert!(page.contains("处理能力未知"), "{page}");
         assert!(page.contains("id=\"open-reasons\""), "{page}");
         assert!(
@@ -950,7 +1002,7 @@ mod tests {
             assert!(!page.contains(broken), "{broken} on the page");
         }
 
-        // Two decisions in the last hour: 2 an hour, 16 a working day, drawn as the line.
+        // Two decisions in the last hour: 2 an hour, in office hours, drawn as the line.
         let decided: Vec<ReviewItem> = (0..2)
             .map(|k| ReviewItem {
                 reviewed: Some(photocheck_store::ReviewerDecision {
@@ -963,9 +1015,34 @@ mod tests {
                 ..due(60)
             })
             .collect();
-        let busy = super::super::stats::compute(&open, &decided, now, zone);
+        let busy = super::super::stats::compute(&open, &decided, now, &calendar);
         let page = supervisor_page(&account, &busy, now, zone, None).into_string();
-        assert!(page.contains("每工作日可处理约 16 件"), "{page}");
+        assert!(
+            page.contains("<title>12-07 11:00 前到期共 4 件；按当前速度可完成约 2 件</title>"),
+            "{page}"
+        );
+        assert!(
+            page.contains("12-08 10:00 前到期共 6 件；按当前速度可完成约 17 件"),
+            "{page}"
+        );
+        assert!(
+            page.contains("已有项目超时"),
+            "the overdue items are the first to miss: {page}"
+        );
+        // Without the overdue ones all is well; ten more due at noon are not: 12 items by 12:00
+        // and two office hours at two an hour.
+        let clear = super::super::stats::compute(&open[2..], &decided, now, &calendar);
+        let page = supervisor_page(&account, &clear, now, zone, None).into_string();
+        assert!(page.contains("按此速度，所有项目都能按时完成"), "{page}");
+        let mut crowded = open[2..].to_vec();
+        crowded.extend((0..10).map(|_| due(120)));
+        crowded.sort_by_key(|i| i.due_at);
+        let late = super::super::stats::compute(&crowded, &decided, now, &calendar);
+        let page = supervisor_page(&account, &late, now, zone, None).into_string();
+        assert!(
+            page.contains("按此速度，12-07 12:00 前到期的项目将无法全部按时完成（红色柱）"),
+            "{page}"
+        );
 
         // A week of hours, and the engine's decisions of two days as shares of each day.
         let hour = |h: i64, received, approved, review, rejected| photocheck_store::HourActivity {
@@ -1021,6 +1098,6 @@ mod tests {
             shares.contains("<title>12-07 自动通过 3 件（50%）</title>"),
             "{shares}"
         );
-        assert!(page.contains("class=\"reference\""), "{page}");
+        assert!(page.contains("class=\"series capacity\""), "{page}");
     }
 }

@@ -4,7 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Duration, FixedOffset, Utc};
+use chrono::{DateTime, Duration, Utc};
+use photocheck_calendar::Calendar;
 use photocheck_store::{HourActivity, ReviewItem};
 use photocheck_types::{Decision, RuleId};
 
@@ -37,9 +38,8 @@ pub struct Stats {
     /// Set when some deadline cannot be met at the current pace: the first item that would be late.
     /// `None` also when nobody reviewed in the pace window: the pace is unknown, not zero.
     pub shortfall: Option<Shortfall>,
-    /// The open items by the local day they are due: the overdue first, then today and the next
-    /// days, then all later ones; the counts add up to `open`.
-    pub backlog: Vec<DayLoad>,
+    /// The open items against the office hours left to clear them, hour by hour.
+    pub backlog: Projection,
     /// The rules the engine gave reasons under, among the open items: items per rule, most first.
     pub open_reasons: Vec<(RuleId, usize)>,
     /// Received and decided per hour over the last days; filled by the page's handler from the
@@ -47,16 +47,31 @@ pub struct Stats {
     pub activity: Vec<HourActivity>,
 }
 
-/// Open items due on one local day (or overdue, or later than the days shown).
+/// What must be done by when, against the time there is to do it: for each clock hour from now
+/// on, the open items due by its end (the overdue ones included) and the office hours of working
+/// days until then (a team works office hours: nights, weekends and holidays add nothing).
 #[derive(Debug, Clone, PartialEq)]
-pub struct DayLoad {
-    pub label: String,
-    pub items: usize,
-    pub overdue: bool,
+pub struct Projection {
+    pub overdue: usize,
+    pub hours: Vec<HourMark>,
+    /// Due after the last hour shown.
+    pub later: usize,
 }
 
-/// Days the backlog chart shows one by one, today included.
-pub const BACKLOG_DAYS: u64 = 5;
+#[derive(Debug, Clone, PartialEq)]
+pub struct HourMark {
+    /// The end of the clock hour.
+    pub end: DateTime<Utc>,
+    pub due_by_then: usize,
+    pub office_hours: f64,
+}
+
+/// Hours the projection shows at least (a working day's deadlines are the same clock time on the
+/// next working day, so a day ahead holds them) and at most (past a long weekend or a holiday
+/// week, deadlines collect at the first working day's closing and count as later).
+pub const PROJECTION_MIN_HOURS: i64 = 24;
+pub const PROJECTION_MAX_HOURS: i64 = 96;
+
 /// Reasons the open-reasons chart shows.
 pub const TOP_REASONS: usize = 8;
 /// Hours a reviewer works in a day: what a day's capacity is at the hourly pace.
@@ -77,13 +92,15 @@ impl Stats {
     }
 }
 
-/// `open`: open items soonest due first; `decided`: items decided in the reporting period.
+/// `open`: open items soonest due first; `decided`: items decided in the reporting period; the
+/// calendar gives the local day and the office hours left before each deadline.
 pub fn compute(
     open: &[ReviewItem],
     decided: &[ReviewItem],
     now: DateTime<Utc>,
-    zone: FixedOffset,
+    calendar: &Calendar,
 ) -> Stats {
+    let zone = calendar.offset_at(now);
     let end_of_today = {
         let local = now.with_timezone(&zone).date_naive();
         let midnight = local
@@ -127,13 +144,13 @@ pub fn compute(
     }
     // Folded from +0.0: an empty float sum is -0.0, which the page printed as "-0.0".
     let team_per_hour: f64 = per_reviewer.values().fold(0.0, |a, b| a + b);
-    // Soonest due first: the k-th item is on time only if k items can be done before its deadline.
-    // With no decisions in the window there is no pace to project from.
+    // Soonest due first: the k-th item is on time only if k items can be done in the office hours
+    // before its deadline. With no decisions in the window there is no pace to project from.
     let shortfall = open.iter().enumerate().find_map(|(k, item)| {
         if team_per_hour <= 0.0 {
             return None;
         }
-        let hours_left = (item.due_at - now).num_seconds() as f64 / 3600.0;
+        let hours_left = calendar.office_hours_between(now, item.due_at);
         let hours_needed = (k + 1) as f64 / team_per_hour;
         (hours_needed > hours_left).then_some(Shortfall {
             items_before: k + 1,
@@ -141,38 +158,7 @@ pub fn compute(
             hours_needed,
         })
     });
-    let today = now.with_timezone(&zone).date_naive();
-    let mut backlog = vec![DayLoad {
-        label: "已超时".into(),
-        items: overdue,
-        overdue: true,
-    }];
-    for d in 0..BACKLOG_DAYS {
-        let date = today + chrono::Days::new(d);
-        let items = open
-            .iter()
-            .filter(|i| i.due_at >= now && i.due_at.with_timezone(&zone).date_naive() == date)
-            .count();
-        let label = if d == 0 {
-            "今天".to_owned()
-        } else {
-            format!("{} {}", date.format("%m-%d"), weekday_zh(date))
-        };
-        backlog.push(DayLoad {
-            label,
-            items,
-            overdue: false,
-        });
-    }
-    let horizon = today + chrono::Days::new(BACKLOG_DAYS);
-    backlog.push(DayLoad {
-        label: "之后".into(),
-        items: open
-            .iter()
-            .filter(|i| i.due_at.with_timezone(&zone).date_naive() >= horizon)
-            .count(),
-        overdue: false,
-    });
+    let backlog = project(open, now, calendar);
     let mut open_reasons = rules_of_open(open);
     open_reasons.truncate(TOP_REASONS);
     Stats {
@@ -212,10 +198,36 @@ pub fn rules_of_open(items: &[ReviewItem]) -> Vec<(RuleId, usize)> {
     sorted
 }
 
-fn weekday_zh(d: chrono::NaiveDate) -> &'static str {
-    use chrono::Datelike;
-    ["周一", "周二", "周三", "周四", "周五", "周六", "周日"]
-        [d.weekday().num_days_from_monday() as usize]
+/// The projection from `now` through the last deadline within [`PROJECTION_MAX_HOURS`], in whole
+/// clock hours, and at least [`PROJECTION_MIN_HOURS`] long.
+fn project(open: &[ReviewItem], now: DateTime<Utc>, calendar: &Calendar) -> Projection {
+    use chrono::DurationRound;
+    let hour = now.duration_trunc(Duration::hours(1)).unwrap_or(now);
+    let cap = hour + Duration::hours(PROJECTION_MAX_HOURS);
+    let last_due = open
+        .iter()
+        .map(|i| i.due_at)
+        .filter(|due| *due <= cap)
+        .max()
+        .unwrap_or(now);
+    let span = ((last_due - hour).num_minutes() + 59) / 60;
+    let span = span.clamp(PROJECTION_MIN_HOURS, PROJECTION_MAX_HOURS);
+    let hours: Vec<HourMark> = (1..=span)
+        .map(|k| {
+            let end = hour + Duration::hours(k);
+            HourMark {
+                end,
+                due_by_then: open.iter().filter(|i| i.due_at <= end).count(),
+                office_hours: calendar.office_hours_between(now, end),
+            }
+        })
+        .collect();
+    let horizon = hours.last().map_or(now, |h| h.end);
+    Projection {
+        overdue: open.iter().filter(|i| i.due_at < now).count(),
+        later: open.iter().filter(|i| i.due_at > horizon).count(),
+        hours,
+    }
 }
 
 #[cfg(test)]
@@ -263,7 +275,7 @@ pub(super) mod tests {
 
     #[test]
     fn counts_pace_and_a_backlog_that_cannot_be_cleared() {
-        let zone = FixedOffset::east_opt(8 * 3600).expect("offset");
+        let calendar = Calendar::builtin();
         // 10:00 in Shanghai.
         let now = DateTime::parse_from_rfc3339("2026-03-02T10:00:00+08:00")
             .expect("time")
@@ -281,7 +293,7 @@ pub(super) mod tests {
             done("bo", 30, true, now),
             done("bo", 120, false, now),
         ];
-        let s = compute(&open, &decided, now, zone);
+        let s = compute(&open, &decided, now, &calendar);
         assert_eq!(
             (s.open, s.overdue, s.due_within_2h, s.due_today),
             (5, 1, 2, 3)
@@ -293,18 +305,50 @@ pub(super) mod tests {
         // The overdue item is already late.
         assert_eq!(s.shortfall.as_ref().map(|f| f.items_before), Some(1));
 
-        let on_track = compute(&open[1..], &decided, now, zone);
+        let on_track = compute(&open[1..], &decided, now, &calendar);
         // 1 item in 20 min before 60 min, 2 in 40 before 90, 3 in 60 before 600, 4 in 80 before 2000.
         assert_eq!(on_track.shortfall, None);
         // Nobody reviewed lately: the pace is unknown, which is no alarm (and no "-0.0").
-        let nobody = compute(&open[1..], &[], now, zone);
+        let nobody = compute(&open[1..], &[], now, &calendar);
         assert_eq!(nobody.shortfall, None);
         assert!(nobody.team_per_hour.is_sign_positive() && nobody.team_per_hour == 0.0);
     }
 
     #[test]
+    fn the_backlog_is_projected_against_office_hours_across_a_weekend() {
+        let calendar = Calendar::builtin();
+        // Friday 11 December 2026, 16:00 in Shanghai: an hour and a half of office left today.
+        let now = DateTime::parse_from_rfc3339("2026-12-11T16:00:00+08:00")
+            .expect("time")
+            .with_timezone(&Utc);
+        let hours = |h: i64| item(h * 60, now);
+        // One overdue; two due at 17:00 and 18:00; four due Monday 10:00 (66 h ahead), one a
+        // fortnight ahead.
+        let mut open = vec![hours(1), hours(2), item(-10, now), hours(14 * 24)];
+        open.extend((0..4).map(|_| hours(66)));
+        open.sort_by_key(|i| i.due_at);
+        let s = compute(&open, &[], now, &calendar);
+        let p = &s.backlog;
+        assert_eq!((p.overdue, p.later), (1, 1));
+        // From 16:00 to Monday 10:00, whole hours.
+        assert_eq!(p.hours.len(), 66);
+        let at = |h: usize| (p.hours[h - 1].due_by_then, p.hours[h - 1].office_hours);
+        assert_eq!(at(1), (2, 1.0), "17:00");
+        assert_eq!(at(2), (3, 1.5), "18:00: the office closed at 17:30");
+        assert_eq!(at(65), (3, 1.5), "Monday 09:00: the weekend added nothing");
+        assert_eq!(at(66), (7, 2.5), "Monday 10:00");
+        // Without the overdue one: one decision in the last hour is a pace of one an hour, and
+        // the 1.5 office hours before 18:00 are not enough for the two items due by then.
+        let decided = vec![done("anna", 10, false, now)];
+        let s = compute(&open[1..], &decided, now, &calendar);
+        let f = s.shortfall.expect("a shortfall");
+        assert_eq!(f.items_before, 2);
+        assert_eq!(f.due_at, now + Duration::hours(2));
+    }
+
+    #[test]
     fn audited_approvals_rejected_by_reviewers_are_counted_per_reason() {
-        let zone = FixedOffset::east_opt(8 * 3600).expect("offset");
+        let calendar = Calendar::builtin();
         let now = Utc::now();
         let audited = |decision: Decision, reasons: &[&str]| {
             let mut i = done("anna", 10, false, now);
@@ -327,7 +371,7 @@ pub(super) mod tests {
                 i
             },
         ];
-        let s = compute(&[], &decided, now, zone);
+        let s = compute(&[], &decided, now, &calendar);
         assert_eq!((s.audits_reviewed, s.audits_rejected), (3, 2));
         assert_eq!(
             s.audit_rejects_by_reason.into_iter().collect::<Vec<_>>(),
