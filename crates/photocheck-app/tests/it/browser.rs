@@ -150,7 +150,7 @@ struct Seeded {
 /// open items, two overdue and the rest due over the next 16 hours (each received a day before
 /// its deadline); three decided in the last hour by zhao.lei, and an audited approval he rejected
 /// (his four decisions make a pace of four an hour)
-/// for jewellery.
+/// for headwear.
 async fn seed_a_week(store: &photocheck_store::Store) -> Seeded {
     use chrono::{Duration, TimeZone, Utc};
     use photocheck_store::{
@@ -311,7 +311,7 @@ async fn seed_a_week(store: &photocheck_store::Store) -> Seeded {
                         Decision::Approve
                     },
                     reasons: if audit {
-                        vec!["jewellery".into()]
+                        vec!["hat-glasses-mask".into()]
                     } else {
                         Vec::new()
                     },
@@ -445,11 +445,15 @@ async fn a_reviewer_rejects_an_item_with_the_keyboard_only() {
     assert_eq!(mask, serde_json::json!(200), "the stored overlay is served");
     // On a 1366 x 768 screen the decision buttons are in view without scrolling, and the page
     // shows no broken numbers.
+    screenshot(&client, "review-item.png").await;
     let in_view = client
         .execute(
-            "return ['approve', 'reject', 'skip'].every(id => { \
-                 const r = document.getElementById(id).getBoundingClientRect(); \
-                 return r.top >= 0 && r.bottom <= window.innerHeight && r.height > 0; });",
+            "const shown = e => { const r = e.getBoundingClientRect(); \
+                 return r.top >= 0 && r.bottom <= window.innerHeight && r.height > 0; }; \
+             const bar = document.querySelector('#decide').getBoundingClientRect().top; \
+             return ['approve', 'reject', 'skip'].every(id => shown(document.getElementById(id))) \
+                 && [...document.querySelectorAll('#overlays button')].every(b => \
+                     shown(b) && b.getBoundingClientRect().bottom <= bar);",
             vec![],
         )
         .await
@@ -457,7 +461,7 @@ async fn a_reviewer_rejects_an_item_with_the_keyboard_only() {
     assert_eq!(
         in_view,
         serde_json::json!(true),
-        "the decision bar is on screen"
+        "the decision bar is on screen, the overlay switches above it"
     );
     let text = client
         .find(Locator::Css("body"))
@@ -469,7 +473,6 @@ async fn a_reviewer_rejects_an_item_with_the_keyboard_only() {
     for broken in ["-0.0", "∞", "NaN", "px@ref", "laplacian-var", "deltaE"] {
         assert!(!text.contains(broken), "{broken} on the item page");
     }
-    screenshot(&client, "review-item.png").await;
 
     // R without a reason is refused beside the buttons; so is A with a reason ticked.
     press(&client, 'r').await;
@@ -508,6 +511,7 @@ async fn a_reviewer_rejects_an_item_with_the_keyboard_only() {
         )
         .await
         .expect("count rows");
+    screenshot(&client, "review-queue.png").await;
     assert_eq!(
         rows[0],
         serde_json::json!(seeded.open),
@@ -528,7 +532,6 @@ async fn a_reviewer_rejects_an_item_with_the_keyboard_only() {
         due.contains(&format!("其中已超时 {} 项", seeded.overdue)),
         "{due}"
     );
-    screenshot(&client, "review-queue.png").await;
 
     // The supervisor's page.
     client
@@ -549,7 +552,7 @@ async fn a_reviewer_rejects_an_item_with_the_keyboard_only() {
     .await;
     // The backlog hour by hour, the overdue first: every open item is due by the last hour; the
     // team's pace in the last hour (zhao.lei's four and the reviewer's one) drawn as what it
-    // clears by then; the overdue items named as time already run out.
+    // clears by then; the overdue items named.
     let titles = client
         .execute(
             "return [...document.querySelectorAll('#backlog rect.bar title')].map(t => t.textContent);",
@@ -582,7 +585,7 @@ async fn a_reviewer_rejects_an_item_with_the_keyboard_only() {
         .expect("caption")
         .unwrap_or_default();
     assert!(
-        caption.contains("每小时 5.0 件") && caption.contains("已有项目超时"),
+        caption.contains("每小时 5.0 件") && caption.contains("已有 2 件超时"),
         "{caption}"
     );
     assert!(
@@ -625,7 +628,12 @@ async fn a_reviewer_rejects_an_item_with_the_keyboard_only() {
         )
         .await
         .expect("read the audit chart");
-    assert!(audit.to_string().contains("1 件，占抽检 100.0%"), "{audit}");
+    assert!(
+        audit
+            .to_string()
+            .contains("佩戴帽子、墨镜或口罩（hat-glasses-mask）：1 件，占抽检 100.0%"),
+        "{audit}"
+    );
     let text = client
         .find(Locator::Css("body"))
         .await

@@ -169,31 +169,31 @@ pub fn queue_page(
                     (csrf(&account.csrf))
                     button #next type="submit" { "领取下一项 " kbd { "N" } }
                 }
+                form.filters #filters method="get" action="/review" {
+                    label { "原因 "
+                        select name="rule" {
+                            option value="" selected=[selected(filter.rule.is_none())] { "全部" }
+                            @for (rule, n) in super::stats::rules_of_open(items) {
+                                option value=(rule.as_str()) selected=[selected(filter.rule == Some(rule))] { (rule_zh(rule)) "（" (n) "）" }
+                            }
+                        }
+                    }
+                    label { " 渠道 "
+                        select name="channel" {
+                            option value="" selected=[selected(filter.channel.is_none())] { "全部" }
+                            @for c in [Channel::Camera, Channel::Album, Channel::Stored] {
+                                option value=(c.as_str()) selected=[selected(filter.channel == Some(c))] { (channel_zh(c)) }
+                            }
+                        }
+                    }
+                    " " button type="submit" { "筛选" }
+                    @if *filter != QueueFilter::default() {
+                        " " a #clear-filters href="/review" { "清除筛选" }
+                        " " span.count #shown { "显示 " (shown.len()) " / " (items.len()) " 项" }
+                    }
+                }
             }
             @if let Some(n) = notice { p.notice role="status" { (n) } }
-            form.filters #filters method="get" action="/review" {
-                label { "原因 "
-                    select name="rule" {
-                        option value="" selected=[selected(filter.rule.is_none())] { "全部" }
-                        @for (rule, n) in super::stats::rules_of_open(items) {
-                            option value=(rule.as_str()) selected=[selected(filter.rule == Some(rule))] { (rule_zh(rule)) "（" (n) "）" }
-                        }
-                    }
-                }
-                label { " 渠道 "
-                    select name="channel" {
-                        option value="" selected=[selected(filter.channel.is_none())] { "全部" }
-                        @for c in [Channel::Camera, Channel::Album, Channel::Stored] {
-                            option value=(c.as_str()) selected=[selected(filter.channel == Some(c))] { (channel_zh(c)) }
-                        }
-                    }
-                }
-                " " button type="submit" { "筛选" }
-                @if *filter != QueueFilter::default() {
-                    " " a #clear-filters href="/review" { "清除筛选" }
-                    " " span.count #shown { "显示 " (shown.len()) " / " (items.len()) " 项" }
-                }
-            }
             @if items.is_empty() {
                 p.empty { "队列为空。" }
             } @else if shown.is_empty() {
@@ -392,27 +392,31 @@ pub fn item_page(v: &ItemView<'_>) -> Markup {
             }
             div.item {
                 section.photos {
-                    @if v.report.is_some_and(Report::framed) {
-                        figure #framed {
-                            img.real src=(format!("/review/items/{id}/framed.jpg")) alt="裁剪后的照片（实际尺寸）";
-                            figcaption { "裁剪后 · 实际尺寸 22×32 mm（即存档照片）；右图粉色框为裁剪范围" }
+                    // The real-size photo with the overlay switches under it, beside the enlarged
+                    // photo: all of it above the decision bar on a 768 px screen.
+                    div.real-column {
+                        @if v.report.is_some_and(Report::framed) {
+                            figure #framed {
+                                img.real src=(format!("/review/items/{id}/framed.jpg")) alt="裁剪后的照片（实际尺寸）";
+                                figcaption title="裁剪后的照片即存档照片，22×32 mm 按实际尺寸显示；右图粉色框为它在上传照片中的裁剪范围" { "存档照片，实际尺寸；右图粉框为裁剪范围" }
+                            }
+                        } @else {
+                            figure {
+                                img.real src=(photo) alt="照片（实际尺寸）";
+                                figcaption { "实际尺寸 22×32 mm" }
+                            }
                         }
-                    } @else {
-                        figure {
-                            img.real src=(photo) alt="照片（实际尺寸）";
-                            figcaption { "实际尺寸 22×32 mm" }
+                        div.keys #overlays {
+                            span.all { "叠加层：" }
+                            button type="button" data-toggle="ov-mask" title="背景区域" { kbd { "B" } " 背景" }
+                            button type="button" data-toggle="ov-face" title="人脸框" { kbd { "F" } " 人脸" }
+                            button type="button" data-toggle="ov-lines" title="头顶线与下巴线" { kbd { "C" } " 头顶" }
+                            button type="button" data-toggle="ov-band" title="下巴允许范围（头部长度合格时下巴所在的范围）" { kbd { "H" } " 下巴" }
+                            button type="button" data-toggle="ov-centre" title="照片中线与头部中线" { kbd { "M" } " 中线" }
                         }
                     }
                     figure.enlarged {
                         (stage(v, &photo, &mask))
-                        figcaption.keys {
-                            "叠加层："
-                            button type="button" data-toggle="ov-mask" { kbd { "B" } " 背景" }
-                            button type="button" data-toggle="ov-face" { kbd { "F" } " 人脸框" }
-                            button type="button" data-toggle="ov-lines" { kbd { "C" } " 头顶/下巴线" }
-                            button type="button" data-toggle="ov-band" { kbd { "H" } " 下巴允许范围" }
-                            button type="button" data-toggle="ov-centre" { kbd { "M" } " 中线" }
-                        }
                     }
                 }
                 section.facts {
@@ -514,10 +518,13 @@ pub fn supervisor_page(
                     "请在国务院公布放假安排后，把下一年的节假日和调休上班日加入日历文件。"
                 }
             }
+            @if s.overdue > 0 {
+                p.warning #overdue-alert role="alert" { "已有 " (s.overdue) " 件超时，请优先处理。" }
+            }
             @if let Some(f) = &s.shortfall {
-                p.warning role="alert" {
+                p.warning #shortfall role="alert" {
                     "按当前速度（每小时 " (format!("{:.1}", s.team_per_hour)) " 件）无法按时完成："
-                    "截止 " (local(f.due_at, zone)) " 前需完成 " (f.items_before) " 件，约需 "
+                    "截止 " (local(f.due_at, zone)) " 前需完成 " (f.items_before) " 件（含已超时），约需 "
                     (format!("{:.1}", f.hours_needed)) " 个办公小时（只计工作日办公时间）。"
                 }
             } @else if s.open > 0 && s.per_reviewer_per_hour.is_empty() {
@@ -619,17 +626,9 @@ fn backlog_chart(s: &Stats, zone: FixedOffset) -> Markup {
         title: format!("已超时：{} 件", p.overdue),
     }];
     let mut capacity = vec![0.0];
-    let mut runs_out = (p.overdue > 0 && pace.is_some()).then(|| "已有项目超时".to_owned());
     for h in &p.hours {
         let local = h.end.with_timezone(&zone);
         let can = pace.map(|pace| pace * h.office_hours);
-        let short = can.is_some_and(|c| h.due_by_then as f64 > c + 1e-9);
-        if short && runs_out.is_none() {
-            runs_out = Some(format!(
-                "按此速度，{} 前到期的项目将无法全部按时完成（红色柱）",
-                local.format("%m-%d %H:%M")
-            ));
-        }
         capacity.push(can.unwrap_or(0.0));
         bars.push(charts::Bar {
             label: match local.hour() {
@@ -638,12 +637,17 @@ fn backlog_chart(s: &Stats, zone: FixedOffset) -> Markup {
                 _ => String::new(),
             },
             value: h.due_by_then as f64,
-            class: if short { "overdue" } else { "due" },
+            class: if h.late { "overdue" } else { "due" },
             title: match can {
                 Some(c) => format!(
-                    "{} 前到期共 {} 件；按当前速度可完成约 {c:.0} 件",
+                    "{} 前到期共 {} 件；按当前速度可完成约 {c:.0} 件{}",
                     local.format("%m-%d %H:%M"),
-                    h.due_by_then
+                    h.due_by_then,
+                    if h.late {
+                        "；此小时内有项目来不及"
+                    } else {
+                        ""
+                    }
                 ),
                 None => format!(
                     "{} 前到期共 {} 件",
@@ -653,6 +657,13 @@ fn backlog_chart(s: &Stats, zone: FixedOffset) -> Markup {
             },
         });
     }
+    // The same first late item as the alarm above the numbers.
+    let runs_out = s.shortfall.as_ref().map(|f| {
+        format!(
+            "按此速度，{} 到期的项目将来不及（红色柱）",
+            f.due_at.with_timezone(&zone).format("%m-%d %H:%M")
+        )
+    });
     let later = if p.later > 0 {
         let horizon = p.hours.last().map_or(String::new(), |h| {
             h.end.with_timezone(&zone).format("%m-%d %H:%M").to_string()
@@ -661,13 +672,18 @@ fn backlog_chart(s: &Stats, zone: FixedOffset) -> Markup {
     } else {
         String::new()
     };
+    let overdue = if p.overdue > 0 {
+        format!("已有 {} 件超时。", p.overdue)
+    } else {
+        String::new()
+    };
     let caption = match pace {
         None => format!(
-            "柱：到各时刻为止应完成的件数（含已超时）。最近1小时无人审核，处理能力未知。{later}"
+            "柱：到各时刻为止应完成的件数（含已超时）。{overdue}最近1小时无人审核，处理能力未知。{later}"
         ),
         Some(pace) => format!(
-            "柱：到各时刻为止应完成的件数（含已超时）；虚线：按最近1小时速度（每小时 {pace:.1} 件），只计工作日办公时间，到该时刻能完成的件数。{}。{later}",
-            runs_out.as_deref().unwrap_or("按此速度，所有项目都能按时完成")
+            "柱：到各时刻为止应完成的件数（含已超时）；虚线：按最近1小时速度（每小时 {pace:.1} 件），只计工作日办公时间，到该时刻能完成的件数。{overdue}{}。{later}",
+            runs_out.as_deref().unwrap_or("按此速度，其余项目都能按时完成")
         ),
     };
     let line = pace.map(|_| charts::Series {
@@ -1018,29 +1034,31 @@ mod tests {
         let busy = super::super::stats::compute(&open, &decided, now, &calendar);
         let page = supervisor_page(&account, &busy, now, zone, None).into_string();
         assert!(
-            page.contains("<title>12-07 11:00 前到期共 4 件；按当前速度可完成约 2 件</title>"),
+            page.contains("<title>12-07 11:00 前到期共 4 件；按当前速度可完成约 2 件；此小时内有项目来不及</title>"),
             "{page}"
         );
         assert!(
             page.contains("12-08 10:00 前到期共 6 件；按当前速度可完成约 17 件"),
             "{page}"
         );
+        // Two overdue and two due by 11:00 are four items for one office hour at two an hour.
         assert!(
-            page.contains("已有项目超时"),
-            "the overdue items are the first to miss: {page}"
+            page.contains("已有 2 件超时。按此速度，12-07 10:30 到期的项目将来不及"),
+            "{page}"
         );
         // Without the overdue ones all is well; ten more due at noon are not: 12 items by 12:00
         // and two office hours at two an hour.
         let clear = super::super::stats::compute(&open[2..], &decided, now, &calendar);
         let page = supervisor_page(&account, &clear, now, zone, None).into_string();
-        assert!(page.contains("按此速度，所有项目都能按时完成"), "{page}");
+        assert!(page.contains("按此速度，其余项目都能按时完成"), "{page}");
+        assert!(!page.contains("件超时"), "{page}");
         let mut crowded = open[2..].to_vec();
         crowded.extend((0..10).map(|_| due(120)));
         crowded.sort_by_key(|i| i.due_at);
         let late = super::super::stats::compute(&crowded, &decided, now, &calendar);
         let page = supervisor_page(&account, &late, now, zone, None).into_string();
         assert!(
-            page.contains("按此速度，12-07 12:00 前到期的项目将无法全部按时完成（红色柱）"),
+            page.contains("按此速度，12-07 12:00 到期的项目将来不及（红色柱）"),
             "{page}"
         );
 

@@ -35,7 +35,8 @@ pub struct Stats {
     /// A code that recurs names a look the engine approves wrongly (often one it does not check):
     /// block it in the profile or raise the audit share.
     pub audit_rejects_by_reason: BTreeMap<String, usize>,
-    /// Set when some deadline cannot be met at the current pace: the first item that would be late.
+    /// Set when some deadline still ahead cannot be met at the current pace: the first item that
+    /// would be late (the overdue ones are late already; they count as work to do before it).
     /// `None` also when nobody reviewed in the pace window: the pace is unknown, not zero.
     pub shortfall: Option<Shortfall>,
     /// The open items against the office hours left to clear them, hour by hour.
@@ -64,6 +65,9 @@ pub struct HourMark {
     pub end: DateTime<Utc>,
     pub due_by_then: usize,
     pub office_hours: f64,
+    /// Some item due in this hour cannot be reached at the recent pace (as [`Stats::shortfall`]
+    /// judges it, item by item).
+    pub late: bool,
 }
 
 /// Hours the projection shows at least (a working day's deadlines are the same clock time on the
@@ -145,20 +149,23 @@ pub fn compute(
     // Folded from +0.0: an empty float sum is -0.0, which the page printed as "-0.0".
     let team_per_hour: f64 = per_reviewer.values().fold(0.0, |a, b| a + b);
     // Soonest due first: the k-th item is on time only if k items can be done in the office hours
-    // before its deadline. With no decisions in the window there is no pace to project from.
-    let shortfall = open.iter().enumerate().find_map(|(k, item)| {
-        if team_per_hour <= 0.0 {
-            return None;
-        }
-        let hours_left = calendar.office_hours_between(now, item.due_at);
-        let hours_needed = (k + 1) as f64 / team_per_hour;
-        (hours_needed > hours_left).then_some(Shortfall {
-            items_before: k + 1,
-            due_at: item.due_at,
-            hours_needed,
+    // before its deadline (the overdue ones are done first and are late already). With no
+    // decisions in the window there is no pace to project from, and nothing is called late.
+    let late: Vec<bool> = open
+        .iter()
+        .enumerate()
+        .map(|(k, item)| {
+            team_per_hour > 0.0
+                && item.due_at >= now
+                && (k + 1) as f64 / team_per_hour > calendar.office_hours_between(now, item.due_at)
         })
+        .collect();
+    let shortfall = late.iter().position(|l| *l).map(|k| Shortfall {
+        items_before: k + 1,
+        due_at: open[k].due_at,
+        hours_needed: (k + 1) as f64 / team_per_hour,
     });
-    let backlog = project(open, now, calendar);
+    let backlog = project(open, &late, now, calendar);
     let mut open_reasons = rules_of_open(open);
     open_reasons.truncate(TOP_REASONS);
     Stats {
@@ -200,7 +207,12 @@ pub fn rules_of_open(items: &[ReviewItem]) -> Vec<(RuleId, usize)> {
 
 /// The projection from `now` through the last deadline within [`PROJECTION_MAX_HOURS`], in whole
 /// clock hours, and at least [`PROJECTION_MIN_HOURS`] long.
-fn project(open: &[ReviewItem], now: DateTime<Utc>, calendar: &Calendar) -> Projection {
+fn project(
+    open: &[ReviewItem],
+    late: &[bool],
+    now: DateTime<Utc>,
+    calendar: &Calendar,
+) -> Projection {
     use chrono::DurationRound;
     let hour = now.duration_trunc(Duration::hours(1)).unwrap_or(now);
     let cap = hour + Duration::hours(PROJECTION_MAX_HOURS);
@@ -215,10 +227,15 @@ fn project(open: &[ReviewItem], now: DateTime<Utc>, calendar: &Calendar) -> Proj
     let hours: Vec<HourMark> = (1..=span)
         .map(|k| {
             let end = hour + Duration::hours(k);
+            let start = end - Duration::hours(1);
             HourMark {
                 end,
                 due_by_then: open.iter().filter(|i| i.due_at <= end).count(),
                 office_hours: calendar.office_hours_between(now, end),
+                late: open
+                    .iter()
+                    .zip(late)
+                    .any(|(i, l)| *l && i.due_at > start && i.due_at <= end),
             }
         })
         .collect();
@@ -302,8 +319,13 @@ pub(super) mod tests {
         assert_eq!(s.per_reviewer_per_hour["anna"], 2.0);
         assert_eq!(s.per_reviewer_per_hour["bo"], 1.0);
         assert_eq!(s.team_per_hour, 3.0);
-        // The overdue item is already late.
-        assert_eq!(s.shortfall.as_ref().map(|f| f.items_before), Some(1));
+        // The overdue item is counted as overdue; with it done first, 1 item in 20 min before 60
+        // min, 2 in 40 before 90, ... still fit.
+        assert_eq!(s.shortfall, None);
+        // At one an hour (bo alone) the item due in an hour, second in line, cannot be reached.
+        let slow = compute(&open, &decided[2..], now, &calendar);
+        let f = slow.shortfall.expect("a shortfall");
+        assert_eq!((f.items_before, f.due_at), (2, now + Duration::hours(1)));
 
         let on_track = compute(&open[1..], &decided, now, &calendar);
         // 1 item in 20 min before 60 min, 2 in 40 before 90, 3 in 60 before 600, 4 in 80 before 2000.
