@@ -19,9 +19,11 @@ const fn r(code: &'static str, zh: &'static str, en: &'static str, key: char) ->
     ReviewReason { code, zh, en, key }
 }
 
-/// In the order the rules are published. Keys: digits first, then the top letter row without the
-/// letters the page already uses (A approve, R reject, N next).
-pub const REASONS: [ReviewReason; 16] = [
+/// In the order the rules are published, then the looks the engine sends to review most (pose,
+/// expression, jewellery), which reviewers had no reason for. Keys: digits first, then the top
+/// letter row without the letters the page already uses (A approve, R reject, N next; B F C H M
+/// switch the overlays).
+pub const REASONS: [ReviewReason; 19] = [
     r(
         "background-not-white",
         "背景不是白色",
@@ -88,6 +90,19 @@ pub const REASONS: [ReviewReason; 16] = [
         "Not the applicant, or more than one person",
         'u',
     ),
+    r(
+        "not-frontal",
+        "未正对镜头或头部歪斜",
+        "The head is turned or tilted, or the eyes look away",
+        'i',
+    ),
+    r(
+        "expression",
+        "表情不自然或张嘴",
+        "The expression is not neutral, or the mouth is open",
+        'o',
+    ),
+    r("jewellery", "佩戴首饰", "Jewellery is worn", 'p'),
 ];
 
 /// The engine rules a reviewer's reason covers, the one it names most directly first: how reviewer
@@ -115,6 +130,9 @@ pub fn rules_of(code: &str) -> &'static [RuleId] {
         "retouched" => &[Retouching],
         "not-recent" => &[Recency],
         "wrong-person" => &[FaceCount],
+        "not-frontal" => &[Pose, Gaze],
+        "expression" => &[Expression, MouthClosed],
+        "jewellery" => &[Jewellery],
         _ => &[],
     }
 }
@@ -162,7 +180,7 @@ mod tests {
     #[test]
     fn codes_and_keys_are_unique_and_clear_of_the_page_keys() {
         for (i, a) in REASONS.iter().enumerate() {
-            assert!(!"arn".contains(a.key), "{} uses a page key", a.code);
+            assert!(!"arnbfchm".contains(a.key), "{} uses a page key", a.code);
             for b in &REASONS[i + 1..] {
                 assert_ne!(a.code, b.code);
                 assert_ne!(a.key, b.key);

@@ -471,7 +471,7 @@ pub fn item_page(v: &ItemView<'_>) -> Markup {
                     fieldset.reasons {
                         legend { "退回原因（可多选）" }
                         @for r in &REASONS {
-                            label {
+                            label title=(r.zh) {
                                 input type="checkbox" name="reason" value=(r.code) data-key=(r.key);
                                 kbd { (r.key.to_ascii_uppercase()) } " " (r.zh)
                             }

@@ -1,5 +1,5 @@
 // Keyboard control of the reviewer pages, so a practised reviewer never touches the mouse.
-// Queue page: N claims the next item. Item page: the digits and Q W E T Y U toggle rejection
+// Queue page: N claims the next item. Item page: the digits and Q W E T Y U I O P toggle rejection
 // reasons, A approves, R rejects (needs a reason), N skips to the next item, B F C H M toggle the
 // overlays. Keys typed into the note box stay in the note; Escape leaves it.
 (function () {
@@ -27,7 +27,7 @@
   // approval must have none ticked. Null when the decision can go.
   function refusal(decision) {
     var ticked = form.querySelector('input[name="reason"]:checked');
-    if (decision === "reject" && !ticked) return "退回前请至少选择一个原因（数字键或 Q W E T Y U）。";
+    if (decision === "reject" && !ticked) return "退回前请至少选择一个原因（数字键或 Q W E T Y U I O P）。";
     if (decision === "approve" && ticked) return "通过时不能选择退回原因：请先取消所选原因，或按 R 退回。";
     return null;
   }
