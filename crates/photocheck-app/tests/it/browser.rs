@@ -88,12 +88,12 @@ async fn open_as(client: &Client, base: &str, path: &str, name: &str, password: 
     wait_for_path(client, path).await;
 }
 
-/// The inline hint beside the decision buttons.
-async fn hint(client: &Client) -> String {
+/// The text of the first element `css` selects, as the person sees it.
+async fn text_of(client: &Client, css: &str) -> String {
     client
-        .find(Locator::Id("hint"))
+        .find(Locator::Css(css))
         .await
-        .expect("hint")
+        .unwrap_or_else(|e| panic!("{css} on the page: {e}"))
         .text()
         .await
         .expect("text")
@@ -393,21 +393,9 @@ async fn a_reviewer_rejects_an_item_with_the_keyboard_only() {
         "review-pass-2026",
     )
     .await;
-    let due = client
-        .find(Locator::Id("due-today"))
-        .await
-        .expect("the count due today")
-        .text()
-        .await
-        .expect("text");
+    let due = text_of(&client, "#due-today").await;
     assert!(due.contains("今日到期"), "{due}");
-    let row = client
-        .find(Locator::Css("table.queue tbody tr"))
-        .await
-        .expect("the item's row")
-        .text()
-        .await
-        .expect("text");
+    let row = text_of(&client, "table.queue tbody tr").await;
     assert!(
         row.contains("BROWSER-1") && row.contains("现场拍照"),
         "{row}"
@@ -463,23 +451,19 @@ async fn a_reviewer_rejects_an_item_with_the_keyboard_only() {
         serde_json::json!(true),
         "the decision bar is on screen, the overlay switches above it"
     );
-    let text = client
-        .find(Locator::Css("body"))
-        .await
-        .expect("body")
-        .text()
-        .await
-        .expect("text");
+    let text = text_of(&client, "body").await;
     for broken in ["-0.0", "∞", "NaN", "px@ref", "laplacian-var", "deltaE"] {
         assert!(!text.contains(broken), "{broken} on the item page");
     }
 
     // R without a reason is refused beside the buttons; so is A with a reason ticked.
     press(&client, 'r').await;
-    assert!(hint(&client).await.contains("至少选择一个原因"));
+    assert!(text_of(&client, "#hint").await.contains("至少选择一个原因"));
     press(&client, '1').await;
     press(&client, 'a').await;
-    assert!(hint(&client).await.contains("通过时不能选择退回原因"));
+    assert!(text_of(&client, "#hint")
+        .await
+        .contains("通过时不能选择退回原因"));
     assert!(
         wait_for_path(&client, "/review/items/")
             .await
@@ -521,13 +505,7 @@ async fn a_reviewer_rejects_an_item_with_the_keyboard_only() {
         rows[1].as_u64().expect("a count") >= 20,
         "rows on the first screen: {rows}"
     );
-    let due = client
-        .find(Locator::Id("due-today"))
-        .await
-        .expect("the count due today")
-        .text()
-        .await
-        .expect("text");
+    let due = text_of(&client, "#due-today").await;
     assert!(
         due.contains(&format!("其中已超时 {} 项", seeded.overdue)),
         "{due}"
@@ -634,13 +612,7 @@ async fn a_reviewer_rejects_an_item_with_the_keyboard_only() {
             .contains("佩戴帽子、墨镜或口罩（hat-glasses-mask）：1 件，占抽检 100.0%"),
         "{audit}"
     );
-    let text = client
-        .find(Locator::Css("body"))
-        .await
-        .expect("body")
-        .text()
-        .await
-        .expect("text");
+    let text = text_of(&client, "body").await;
     for broken in ["-0.0", "∞", "NaN"] {
         assert!(!text.contains(broken), "{broken} on the supervisor page");
     }
