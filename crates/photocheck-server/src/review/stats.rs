@@ -78,8 +78,6 @@ pub const PROJECTION_MAX_HOURS: i64 = 96;
 
 /// Reasons the open-reasons chart shows.
 pub const TOP_REASONS: usize = 8;
-/// Hours a reviewer works in a day: what a day's capacity is at the hourly pace.
-pub const WORKING_HOURS_PER_DAY: f64 = 8.0;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Shortfall {
@@ -224,26 +222,45 @@ fn project(
         .unwrap_or(now);
     let span = ((last_due - hour).num_minutes() + 59) / 60;
     let span = span.clamp(PROJECTION_MIN_HOURS, PROJECTION_MAX_HOURS);
-    let hours: Vec<HourMark> = (1..=span)
+    // One pass over the items (a queue may hold 100,000): each falls in the hour whose end is the
+    // first at or after its deadline.
+    let (mut overdue, mut later) = (0, 0);
+    let mut due_in = vec![0usize; span as usize];
+    let mut late_in = vec![false; span as usize];
+    for (item, late) in open.iter().zip(late) {
+        if item.due_at < now {
+            overdue += 1;
+            continue;
+        }
+        let k = ((item.due_at - hour).num_seconds() + 3599) / 3600;
+        match usize::try_from(k.max(1) - 1)
+            .ok()
+            .filter(|k| *k < due_in.len())
+        {
+            Some(k) => {
+                due_in[k] += 1;
+                late_in[k] |= *late;
+            }
+            None => later += 1,
+        }
+    }
+    let mut due_by_then = overdue;
+    let hours = (0..due_in.len())
         .map(|k| {
-            let end = hour + Duration::hours(k);
-            let start = end - Duration::hours(1);
+            due_by_then += due_in[k];
+            let end = hour + Duration::hours(k as i64 + 1);
             HourMark {
                 end,
-                due_by_then: open.iter().filter(|i| i.due_at <= end).count(),
+                due_by_then,
                 office_hours: calendar.office_hours_between(now, end),
-                late: open
-                    .iter()
-                    .zip(late)
-                    .any(|(i, l)| *l && i.due_at > start && i.due_at <= end),
+                late: late_in[k],
             }
         })
         .collect();
-    let horizon = hours.last().map_or(now, |h| h.end);
     Projection {
-        overdue: open.iter().filter(|i| i.due_at < now).count(),
-        later: open.iter().filter(|i| i.due_at > horizon).count(),
+        overdue,
         hours,
+        later,
     }
 }
 
