@@ -21,7 +21,12 @@ use photocheck_store::{Channel, Decision, Reason, ReviewItem, ReviewerDecision};
 /// `open` items due from an hour ago to a day ahead, soonest first (as the store returns them),
 /// and `reviewed` decided over the last week, 60 of them in the last hour (the pace).
 fn queue(open: usize, reviewed: usize, now: DateTime<Utc>) -> (Vec<ReviewItem>, Vec<ReviewItem>) {
-    let rules = [RuleId::EyesOpen, RuleId::Background, RuleId::Headwear, RuleId::Pose];
+    let rules = [
+        RuleId::EyesOpen,
+        RuleId::Background,
+        RuleId::Headwear,
+        RuleId::Pose,
+    ];
     let item = |k: usize, due_at: DateTime<Utc>| ReviewItem {
         submission_id: uuid::Uuid::from_u128(k as u128),
         applicant_id: format!("A{k:07}"),
@@ -29,7 +34,7 @@ fn queue(open: usize, reviewed: usize, now: DateTime<Utc>) -> (Vec<ReviewItem>, 
         received_at: due_at - Duration::hours(24),
         due_at,
         queued_at: due_at - Duration::hours(24),
-        audit: k % 50 == 0,
+        audit: k.is_multiple_of(50),
         engine_decision: Decision::Review,
         engine_reasons: vec![Reason {
             code: "uncertain".into(),
@@ -43,7 +48,12 @@ fn queue(open: usize, reviewed: usize, now: DateTime<Utc>) -> (Vec<ReviewItem>, 
     };
     let span = 25 * 3600 / open.max(1) as i64;
     let open_items = (0..open)
-        .map(|k| item(k, now - Duration::hours(1) + Duration::seconds(span * k as i64)))
+        .map(|k| {
+            item(
+                k,
+                now - Duration::hours(1) + Duration::seconds(span * k as i64),
+            )
+        })
         .collect();
     let decided = (0..reviewed)
         .map(|k| {
@@ -54,8 +64,16 @@ fn queue(open: usize, reviewed: usize, now: DateTime<Utc>) -> (Vec<ReviewItem>, 
             };
             ReviewItem {
                 reviewed: Some(ReviewerDecision {
-                    decision: if k % 10 == 0 { Decision::Reject } else { Decision::Approve },
-                    reasons: if k % 10 == 0 { vec!["jewellery".into()] } else { Vec::new() },
+                    decision: if k.is_multiple_of(10) {
+                        Decision::Reject
+                    } else {
+                        Decision::Approve
+                    },
+                    reasons: if k.is_multiple_of(10) {
+                        vec!["jewellery".into()]
+                    } else {
+                        Vec::new()
+                    },
                     note: None,
                     decided_by: format!("reviewer{}", k % 12),
                     decided_at,
