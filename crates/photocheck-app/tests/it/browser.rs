@@ -119,6 +119,17 @@ async fn wait_for_path(client: &Client, prefix: &str) -> String {
     .await
 }
 
+/// An account with its password hashed as the server stores it.
+async fn add_account(store: &photocheck_store::Store, name: &str, role: Role, password: &str) {
+    let password_hash = hash_password(password).expect("hash");
+    let account = Account {
+        name: name.into(),
+        role,
+        password_hash,
+    };
+    store.put_account(&account, "test").await.expect("account");
+}
+
 /// Saves the whole page, however long, for people to look at; the window is put back after.
 async fn full_page_screenshot(client: &Client, name: &str) {
     let height = client
@@ -344,30 +355,14 @@ async fn a_reviewer_rejects_an_item_with_the_keyboard_only() {
         .expect("the portrait is among the test photos");
     let photo = std::fs::read(portrait).expect("read photo");
     let stack = Stack::start().await;
-    stack
-        .store
-        .put_account(
-            &Account {
-                name: "wang.fang".into(),
-                role: Role::Reviewer,
-                password_hash: hash_password("review-pass-2026").expect("hash"),
-            },
-            "test",
-        )
-        .await
-        .expect("account");
-    stack
-        .store
-        .put_account(
-            &Account {
-                name: "li.na".into(),
-                role: Role::Supervisor,
-                password_hash: hash_password("supervise-2026").expect("hash"),
-            },
-            "test",
-        )
-        .await
-        .expect("account");
+    add_account(
+        &stack.store,
+        "wang.fang",
+        Role::Reviewer,
+        "review-pass-2026",
+    )
+    .await;
+    add_account(&stack.store, "li.na", Role::Supervisor, "supervise-2026").await;
     // A notification service's queue, to see the reviewer's decision go out.
     let inbox = EventInbox::bind(
         &crate::amqp(),
