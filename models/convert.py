@@ -39,6 +39,7 @@ MODELS = [  # name, path inside the wheel, ONNX opset
     ("selfie_segmentation", "mediapipe/modules/selfie_segmentation/selfie_segmentation.tflite", 17),
 ]
 MAX_DIFF = 1e-3
+FACE_MODELS_SECTION = "<!-- convert_face_models.py: begin -->"
 
 
 def sha256(path):
@@ -249,7 +250,11 @@ def run(args, tmp):
                 times.append(time.perf_counter() - t)
             print(f"  onnxruntime {ort.__version__}, 1 thread: median {np.median(times) * 1e3:.2f} ms of 50 runs")
 
-    with open(os.path.join(ref_dir, "README.md"), "w") as f:
+    # Keep the section that convert_face_models.py appends for its models.
+    readme = os.path.join(ref_dir, "README.md")
+    old = open(readme).read() if os.path.exists(readme) else ""
+    kept = "\n" + old[old.index(FACE_MODELS_SECTION):] if FACE_MODELS_SECTION in old else ""
+    with open(readme, "w") as f:
         f.write("# Reference outputs\n\nWritten by `models/convert.py`: each model's onnxruntime outputs for one "
                 "input that the tests regenerate, never a photo. For a model whose input is 1 x H x W x 3 (NHWC, "
                 "float32), the input is\n\n"
@@ -258,7 +263,7 @@ def run(args, tmp):
                 "hold raw little-endian f32 in row-major order. The last column is how far onnxruntime was from "
                 "the original TFLite model on this input, a scale for the tests' tolerance.\n\n"
                 "| file | model | output | shape | max abs diff vs TFLite |\n| --- | --- | --- | --- | --- |\n"
-                + "\n".join(notes) + "\n")
+                + "\n".join(notes) + "\n" + kept)
 
 
 if __name__ == "__main__":

@@ -243,7 +243,8 @@ fn landmarks(img: &mut RgbImage, lm: &crate::Landmarks) {
     // Pose axes from the nose tip: half an eye distance along the eye line and down the face.
     let nose = lm.point(idx::NOSE_TIP);
     let len = lm.eye_distance() * 0.5;
-    let (sin, cos) = lm.pose.roll.to_radians().sin_cos();
+    let roll = lm.pose.map_or(0.0, |p| p.roll);
+    let (sin, cos) = roll.to_radians().sin_cos();
     let across = [nose[0] + len * cos, nose[1] + len * sin];
     let down = [nose[0] - len * sin, nose[1] + len * cos];
     draw_line_segment_mut(img, pt(nose), pt(across), POSE_ACROSS_COLOUR);

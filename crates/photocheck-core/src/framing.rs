@@ -150,12 +150,23 @@ pub fn plan(head: &Head, (width, height): (u32, u32), profile: &Profile) -> Resu
     let tallest = profile.px_to_mm(length, 1.0) / lo_mm;
     let shortest = profile.px_to_mm(length, 1.0) / hi_mm;
     let steps = f.steps.max(2);
+    // The grid of heights, plus the two heights the photo itself bounds: the tallest crop that fits
+    // and the fewest rows allowed. Where those two meet (a licence photo padded to a square, an
+    // archive-sized frame) the one crop that works lies between grid points.
+    let fits = ph.min(pw / aspect);
+    let mut heights: Vec<f64> = (0..=steps)
+        .map(|i| tallest + (shortest - tallest) * f64::from(i) / f64::from(steps))
+        .collect();
+    heights.extend(
+        [fits, f64::from(f.min_rows)]
+            .into_iter()
+            .filter(|h| (shortest..=tallest).contains(h)),
+    );
     let mut best: Option<(f64, Crop)> = None;
     // What kept the crop closest to working from working, for the message when none does: a crop
     // that fits the photo but fails a rule (by its slack) says more than one that does not fit.
     let mut blocked: (f64, Fix) = (f64::NEG_INFINITY, Fix::MoveBack);
-    for i in 0..=steps {
-        let h = tallest + (shortest - tallest) * f64::from(i) / f64::from(steps);
+    for h in heights {
         let w = h * aspect;
         let ideal = Crop {
             x: head.centre_x - w / 2.0,
@@ -163,11 +174,12 @@ pub fn plan(head: &Head, (width, height): (u32, u32), profile: &Profile) -> Resu
             w,
             h,
         };
-        if h > ph || w > pw {
+        // A millionth of a px of tolerance: `fits` times the aspect can round past the width.
+        if h > ph + 1e-6 || w > pw + 1e-6 {
             closest(&mut blocked, f64::NEG_INFINITY, Fix::MoveBack);
             continue;
         }
-        if h < f64::from(f.min_rows) {
+        if h < f64::from(f.min_rows) - 1e-6 {
             let fix = if length / ph < f.move_closer_below {
                 Fix::MoveCloser
             } else {
@@ -177,8 +189,8 @@ pub fn plan(head: &Head, (width, height): (u32, u32), profile: &Profile) -> Resu
             continue;
         }
         let crop = Crop {
-            x: ideal.x.clamp(0.0, pw - w),
-            y: ideal.y.clamp(0.0, ph - h),
+            x: ideal.x.clamp(0.0, (pw - w).max(0.0)),
+            y: ideal.y.clamp(0.0, (ph - h).max(0.0)),
             w,
             h,
         };
@@ -333,6 +345,30 @@ mod tests {
             width: 2700.0,
         };
         assert_eq!(plan(&huge, (3000, 4000), &p), Err(Fix::MoveBack));
+    }
+
+    #[test]
+    fn a_licence_photo_padded_to_a_square_is_framed_back_to_itself() {
+        let p = profile();
+        // 260 x 378 with a 20.5 mm head and the crown 15 px down, pasted in the middle of 378 x 378:
+        // the only crop with 378 rows is the photo itself, between the grid's heights.
+        let head = Head {
+            crown_y: 15.0,
+            chin_y: 15.0 + 20.5 / 32.0 * 378.0,
+            centre_x: 59.0 + 130.0,
+            width: 15.0 / 32.0 * 378.0,
+        };
+        let crop = plan(&head, (378, 378), &p).expect("the photo itself");
+        assert!(
+            (crop.h - 378.0).abs() < 1e-6 && (crop.w - 260.0).abs() < 0.1,
+            "{crop:?}"
+        );
+        assert!(
+            (crop.x - 59.0).abs() < 0.5 && crop.y.abs() < 1e-6,
+            "{crop:?}"
+        );
+        let g = Geometry::of(&head, &crop, &p);
+        assert!(g.slacks(&p).iter().all(|&s| s >= 1.0), "{g:?}");
     }
 
     #[test]

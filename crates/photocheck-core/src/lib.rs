@@ -151,6 +151,14 @@ pub struct Measures {
     /// The landmarks the looks were measured from, original-image px (for overlays).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub points: Option<FacePoints>,
+    /// MediaPipe's 52 expression scores by name (0-1), when the face's features were found: what
+    /// eyes_open, mouth_closed and expression are judged from, kept so tuning can judge them again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blendshapes: Option<std::collections::BTreeMap<String, f64>>,
+    /// The emotion classifier's probabilities by class, when the face's features were found: the
+    /// second vote on the expression.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emotions: Option<std::collections::BTreeMap<String, f64>>,
     /// Why the looks could not be measured, when they could not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub looks_note: Option<String>,
@@ -603,6 +611,20 @@ fn judge_frame(
                 let seg = segmentation.as_ref().filter(|s| s.reliable);
                 measures.looks = Some(looks::measure(&image, &lm, geom.map(|g| g.crown_y), seg));
                 measures.points = Some(FacePoints::from_landmarks(&lm, scale, (ox, oy)));
+                measures.blendshapes = lm.blendshapes.as_ref().map(|b| {
+                    landmarks::blendshapes::NAMES
+                        .iter()
+                        .zip(&b.0)
+                        .map(|(n, &v)| ((*n).to_owned(), rules::round(v)))
+                        .collect()
+                });
+                measures.emotions = lm.emotion.as_ref().map(|p| {
+                    landmarks::models::EMOTIONS
+                        .iter()
+                        .zip(p)
+                        .map(|(n, &v)| ((*n).to_owned(), rules::round(v)))
+                        .collect()
+                });
                 found_landmarks = Some(lm);
             }
             Ok(None) => measures.looks_note = Some("the face mesh found no face features".into()),
@@ -807,23 +829,15 @@ pub(crate) fn look_rule(id: RuleId, measures: &Measures, profile: &Profile) -> R
         return RuleResult::unmeasured(id, Some(limit), why);
     };
     let looks = &profile.looks;
-    let pose = |m: &LookMeasures| {
-        let ((y, p), r) = m.yaw.zip(m.pitch).zip(m.roll)?;
-        Some(
-            y.abs()
-                .max(r.abs())
-                .max((p - looks.pitch_bias).abs() * looks.pitch_weight),
-        )
-    };
     let value = match id {
         RuleId::EyesOpen => m.eye_aspect,
         RuleId::Gaze => m
             .gaze_x
             .zip(m.gaze_y)
             .map(|(x, y)| (x - looks.gaze_bias[0]).hypot(y - looks.gaze_bias[1])),
-        RuleId::Pose => pose(&m),
+        RuleId::Pose => pose_value(&m, looks),
         RuleId::MouthClosed => m.mouth_gap,
-        RuleId::Expression => m.mouth_width,
+        RuleId::Expression => m.expression_score,
         RuleId::Eyewear => m.eye_contrast,
         RuleId::Headwear => m.crown_hair_pct,
         RuleId::FaceCovering => m.lower_face_skin_pct,
@@ -840,16 +854,7 @@ pub(crate) fn look_rule(id: RuleId, measures: &Measures, profile: &Profile) -> R
             rules::judge(rules::round(v), limit).0
         })
     };
-    let pose_status = status_of(RuleId::Pose, pose(&m));
-    let level = |m: &LookMeasures| {
-        let pose_limit = profile
-            .rules
-            .get(RuleId::Pose)
-            .expect("every look has limits");
-        let pass_within = pose_limit.max.unwrap_or(f64::INFINITY) - pose_limit.margin;
-        m.pitch
-            .is_some_and(|p| (p - looks.pitch_bias).abs() * looks.pitch_weight <= pass_within)
-    };
+    let pose_status = status_of(RuleId::Pose, pose_value(&m, looks));
     use rules::Side::{High, Low};
     // The iris position is read from a few px: looking away is a question for a person, never a
     // reason to tell the applicant they failed.
@@ -892,15 +897,27 @@ pub(crate) fn look_rule(id: RuleId, measures: &Measures, profile: &Profile) -> R
                 Some(High),
             )),
             // A nodded head shows the top of the head in the band above the forehead, where a cap
-            // sits foreshortened: a hat is told from hair on a level head only.
-            RuleId::Headwear if !level(&m) => {
-                Some(("the head is nodded: its top cannot be judged", None))
+            // sits foreshortened: a hat is told from hair on a frontal head only.
+            // The blendshapes and the emotion classifier read a mouth and brows turned to the
+            // camera: a frown or a press on a turned head reads as nothing.
+            RuleId::Expression if pose_status != Status::Pass => Some((
+                "the head is not frontal: the expression cannot be told",
+                None,
+            )),
+            RuleId::Headwear if pose_status != Status::Pass => {
+                Some(("the head is not frontal: its top cannot be judged", None))
             }
-            RuleId::Expression if m.corner_lift.is_none_or(|c| c > looks.max_corner_lift) => {
-                Some(("the mouth's corners are raised (a smile?)", Some(High)))
+            RuleId::EyesOpen if m.blink.is_none_or(|b| b > looks.max_blink) => {
+                Some(("the eyelids look lowered (blink score)", Some(Low)))
+            }
+            RuleId::MouthClosed if m.jaw_open.is_none_or(|j| j > looks.max_jaw_open) => {
+                Some(("the jaw looks open", Some(High)))
             }
             RuleId::Expression if status_of(RuleId::MouthClosed, m.mouth_gap) != Status::Pass => {
                 Some(("the mouth is not closed", Some(High)))
+            }
+            RuleId::Expression if m.emotion_happy.is_none_or(|p| p > looks.max_emotion_happy) => {
+                Some(("the emotion classifier reads a smile", Some(High)))
             }
             RuleId::Eyewear if m.eye_glare_pct.is_some_and(|g| g > MAX_EYE_GLARE_PCT) => {
                 Some(("glare over the eyes", Some(High)))
@@ -916,6 +933,22 @@ pub(crate) fn look_rule(id: RuleId, measures: &Measures, profile: &Profile) -> R
         r.code = Some(rules::reason_code(id, side).into());
     }
     r
+}
+
+/// The pose as a share of its limits: for each of yaw, pitch and roll, the larger of the two
+/// estimates (offsets removed) plus their disagreement, over the angle's limit; the worst angle.
+/// Below 1 both estimates lie inside every limit by more than they disagree. `None` unless both
+/// estimates were made.
+pub(crate) fn pose_value(m: &LookMeasures, looks: &profile::Looks) -> Option<f64> {
+    let fit = [m.yaw?, m.pitch?, m.roll?];
+    let net = [m.net_yaw?, m.net_pitch?, m.net_roll?];
+    (0..3)
+        .map(|k| {
+            let a = fit[k] - looks.pose_offset[k];
+            let b = net[k] - looks.pose_net_offset[k];
+            (a.abs().max(b.abs()) + (a - b).abs()) / looks.pose_limits[k].max(1e-6)
+        })
+        .reduce(f64::max)
 }
 
 /// One person: pass. None, or several people of comparable size: unusable beyond doubt.
@@ -1059,11 +1092,16 @@ mod tests {
                 gaze_x: Some(0.0),
                 gaze_y: Some(-0.08),
                 yaw: Some(0.5),
-                pitch: Some(-11.0),
+                pitch: Some(-2.0),
                 roll: Some(0.5),
+                net_yaw: Some(0.0),
+                net_pitch: Some(-1.0),
+                net_roll: Some(0.5),
                 mouth_gap: Some(0.01),
-                corner_lift: Some(0.0),
-                mouth_width: Some(0.75),
+                expression_score: Some(0.02),
+                blink: Some(0.1),
+                jaw_open: Some(0.01),
+                emotion_happy: Some(0.01),
                 eye_luminance: Some(0.7),
                 eye_glare_pct: Some(0.0),
                 eye_contrast: Some(0.4),
@@ -1105,9 +1143,11 @@ mod tests {
             };
             assert_eq!(s, want, "{id:?}");
         }
-        // Turned 3 degrees: the pose is uncertain, and so is the gaze (read within the eye).
+        // Turned 3.5 degrees by both estimates: the pose is uncertain, and so is the gaze (read
+        // within the eye).
         let mut slightly = ok.clone();
-        slightly.looks.as_mut().unwrap().yaw = Some(3.0);
+        let l = slightly.looks.as_mut().unwrap();
+        (l.yaw, l.net_yaw) = (Some(3.5), Some(3.5));
         let st = look_statuses(&slightly);
         assert!(st.contains(&(RuleId::Gaze, Status::Uncertain)), "{st:?}");
         assert!(st.contains(&(RuleId::EyesOpen, Status::Pass)), "{st:?}");
@@ -1122,11 +1162,31 @@ mod tests {
                 .into_iter()
                 .collect::<std::collections::HashMap<_, _>>()
         };
-        // A closed-mouth smile: narrow enough, but the corners are raised.
+        // A smile the blendshapes see, and one only the emotion classifier sees.
         assert_eq!(
-            with(|l| l.corner_lift = Some(0.06))[&RuleId::Expression],
+            with(|l| l.expression_score = Some(0.7))[&RuleId::Expression],
+            Status::Fail
+        );
+        assert_eq!(
+            with(|l| l.emotion_happy = Some(0.8))[&RuleId::Expression],
             Status::Uncertain
         );
+        // A small lip gap with the jaw dropped, and open-looking eyes the blink score calls shut.
+        assert_eq!(
+            with(|l| l.jaw_open = Some(0.5))[&RuleId::MouthClosed],
+            Status::Uncertain
+        );
+        assert_eq!(
+            with(|l| l.blink = Some(0.9))[&RuleId::EyesOpen],
+            Status::Uncertain
+        );
+        // The two pose estimates disagree by more than the room left inside the yaw limit.
+        assert_eq!(
+            with(|l| (l.yaw, l.net_yaw) = (Some(4.0), Some(0.0)))[&RuleId::Pose],
+            Status::Fail
+        );
+        // Without the second estimate the pose is not judged.
+        assert_eq!(with(|l| l.net_yaw = None)[&RuleId::Pose], Status::Uncertain);
         // A neutral width with parted lips is not a neutral expression either.
         assert_eq!(
             with(|l| l.mouth_gap = Some(0.045))[&RuleId::Expression],
@@ -1145,7 +1205,7 @@ mod tests {
         );
         // A nodded head: the band above the forehead shows the top of the head.
         assert_eq!(
-            with(|l| l.pitch = Some(-22.0))[&RuleId::Headwear],
+            with(|l| (l.pitch, l.net_pitch) = (Some(-10.0), Some(-10.5)))[&RuleId::Headwear],
             Status::Uncertain
         );
         // Unmeasured contrast is no evidence.

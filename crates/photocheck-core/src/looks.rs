@@ -26,12 +26,27 @@ pub struct LookMeasures {
     pub yaw: Option<f64>,
     pub pitch: Option<f64>,
     pub roll: Option<f64>,
+    /// The same angles by the second estimate (3DDFA_V2's network), before the profile's offsets.
+    #[serde(default)]
+    pub net_yaw: Option<f64>,
+    #[serde(default)]
+    pub net_pitch: Option<f64>,
+    #[serde(default)]
+    pub net_roll: Option<f64>,
     /// Inner-lip gap / mouth width.
     pub mouth_gap: Option<f64>,
-    /// Mouth corners above the lips' midline, mouth widths (positive: corners up, a smile).
-    pub corner_lift: Option<f64>,
-    /// Mouth width / eye distance (a smile or grimace stretches the mouth).
-    pub mouth_width: Option<f64>,
+    /// Blendshapes: the larger of mouthSmile and mouthUpperUp, either side (a smile, a grin, a sneer).
+    #[serde(default)]
+    pub expression_score: Option<f64>,
+    /// Blendshape eyeBlink of the more closed eye.
+    #[serde(default)]
+    pub blink: Option<f64>,
+    /// Blendshape jawOpen.
+    #[serde(default)]
+    pub jaw_open: Option<f64>,
+    /// The emotion classifier's probability of `happy`.
+    #[serde(default)]
+    pub emotion_happy: Option<f64>,
     /// Luminance of the eye openings / the cheeks' (dark lenses bring it down), the darker eye.
     pub eye_luminance: Option<f64>,
     /// Share of clipped pixels over the eyes, % (glare on lenses).
@@ -81,11 +96,29 @@ pub fn measure(
 ) -> LookMeasures {
     let iod = lm.eye_distance();
     let mut m = LookMeasures {
-        yaw: Some(lm.pose.yaw),
-        pitch: Some(lm.pose.pitch),
-        roll: Some(lm.pose.roll),
+        yaw: lm.pose.map(|p| p.yaw),
+        pitch: lm.pose.map(|p| p.pitch),
+        roll: lm.pose.map(|p| p.roll),
+        net_yaw: lm.pose_net.map(|p| p.yaw),
+        net_pitch: lm.pose_net.map(|p| p.pitch),
+        net_roll: lm.pose_net.map(|p| p.roll),
         ..LookMeasures::default()
     };
+    if let Some(b) = &lm.blendshapes {
+        m.expression_score = Some(b.either("mouthSmile").max(b.either("mouthUpperUp")));
+        m.blink = Some(b.either("eyeBlink"));
+        m.jaw_open = Some(b.get("jawOpen"));
+    }
+    m.emotion_happy = lm
+        .emotion
+        .as_ref()
+        .and_then(|p| {
+            crate::landmarks::models::EMOTIONS
+                .iter()
+                .position(|e| *e == "happy")
+                .and_then(|i| p.get(i))
+        })
+        .copied();
     if iod < 8.0 {
         return m;
     }
@@ -95,8 +128,12 @@ pub fn measure(
         m.gaze_x = Some(eyes.iter().map(|e| e.gaze[0]).sum::<f64>() / 2.0);
         m.gaze_y = Some(eyes.iter().map(|e| e.gaze[1]).sum::<f64>() / 2.0);
     }
-    // Mouth: the inner lip gap and the corners, in the face's upright frame.
-    let roll = lm.pose.roll.to_radians();
+    // Mouth: the inner lip gap and the corners, in the face's upright frame (the eye line level).
+    let (lo, ro) = (
+        lm.point(idx::LEFT_EYE_OUTER),
+        lm.point(idx::RIGHT_EYE_OUTER),
+    );
+    let roll = (ro[1] - lo[1]).atan2(ro[0] - lo[0]);
     let up = |p: [f64; 2]| {
         let (s, c) = roll.sin_cos();
         [p[0] * c + p[1] * s, -p[0] * s + p[1] * c]
@@ -109,17 +146,9 @@ pub fn measure(
         up(lm.point(idx::UPPER_LIP_INNER)),
         up(lm.point(idx::LOWER_LIP_INNER)),
     );
-    let (uo, lo) = (
-        up(lm.point(idx::UPPER_LIP_OUTER)),
-        up(lm.point(idx::LOWER_LIP_OUTER)),
-    );
     let width = dist(ml, mr);
     if width > 1.0 {
         m.mouth_gap = Some((li[1] - ui[1]).max(0.0) / width);
-        // The lips' midline: halfway between the outer lip edges; corners above it lift.
-        let midline = (uo[1] + lo[1]) / 2.0;
-        m.corner_lift = Some((midline - (ml[1] + mr[1]) / 2.0) / width);
-        m.mouth_width = Some(width / iod);
     }
 
     let r = (DISC * iod).max(1.5);

@@ -176,16 +176,23 @@ pub struct Background {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Looks {
-    /// The mesh's pitch on frontal compliant photos, degrees: subtracted before the pose is judged.
-    pub pitch_bias: f64,
-    /// How much the pitch counts against yaw and roll in the pose value (0-1): the mesh's pitch on
-    /// frontal photos spreads with the camera's height and the head's shape far more than its yaw.
-    pub pitch_weight: f64,
+    /// What the fitted head pose reads on frontal faces, yaw, pitch and roll in degrees: subtracted
+    /// before the pose is judged (the median over the frontal, neutral portraits of many people).
+    pub pose_offset: [f64; 3],
+    /// The same for the second estimate, 3DDFA_V2's network.
+    pub pose_net_offset: [f64; 3],
+    /// The largest yaw, pitch and roll a frontal head may have, degrees. The pose passes when both
+    /// estimates lie inside these by more than the two disagree.
+    pub pose_limits: [f64; 3],
     /// The iris's offset from the eye's middle on photos looking into the lens, eye widths (x, y).
     pub gaze_bias: [f64; 2],
-    /// A neutral mouth's corners sit no higher than this above the lips' midline, mouth widths:
-    /// above it the expression is never taken as neutral, however narrow the mouth.
-    pub max_corner_lift: f64,
+    /// Blendshape `eyeBlink` (the more closed eye) above which open eyes are not taken as evidence.
+    pub max_blink: f64,
+    /// Blendshape `jawOpen` above which a small lip gap is not taken as a closed mouth.
+    pub max_jaw_open: f64,
+    /// The emotion classifier's probability of `happy` above which the expression is not neutral,
+    /// whatever the blendshapes say: the second vote.
+    pub max_emotion_happy: f64,
     /// The eye openings' lightness over the cheeks' below which they look dark (dark or tinted
     /// lenses): eyewear passes only above it, and fails only below it (a small, squinting or
     /// shadowed eye can lack contrast too, and a mirrored lens is light).

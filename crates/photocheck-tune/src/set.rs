@@ -296,8 +296,10 @@ fn parse_labels(
                 )));
             }
         }
-        if row.crown_y.is_some() != row.chin_y.is_some() {
-            return Err(bad("give both crown_y and chin_y, or neither".into()));
+        // A chin alone is ground truth of its own (a template's chin under hair whose top nobody
+        // marked); a crown alone gives no length.
+        if row.crown_y.is_some() && row.chin_y.is_none() {
+            return Err(bad("crown_y needs chin_y (a chin alone is fine)".into()));
         }
         // After the checks, so a row is still refused for what its own columns say. A break of a rule
         // the set does not judge stays a break: the labeller saw it.
@@ -408,7 +410,7 @@ mod tests {
             ("a.jpg,yes,background,,,,,,\n", "cannot break"),
             ("a.jpg,no,,,,,,,\n", "must name the rules"),
             ("a.jpg,yes,,300,200,,,,\n", "must be above"),
-            ("a.jpg,yes,,300,,,,,\n", "both crown_y and chin_y"),
+            ("a.jpg,yes,,300,,,,,\n", "crown_y needs chin_y"),
             (
                 "a.jpg,no,background,,,,background,,\n",
                 "both broken and unjudged",

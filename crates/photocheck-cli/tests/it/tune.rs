@@ -251,9 +251,13 @@ fn a_profile_that_approves_a_non_compliant_photo_exits_1_and_names_it() {
     // Everything passes: no looks reviewed, no limits worth the name.
     let mut lax = Profile::default_profile();
     lax.attributes.block.clear();
-    // The looks' own conditions beyond their limits (a raised mouth corner, dark eye openings).
-    lax.looks.max_corner_lift = 1e9;
+    // The looks' own conditions beyond their limits (blendshape gates, the emotion vote, dark eye
+    // openings, the pose limits).
+    lax.looks.max_blink = 1e9;
+    lax.looks.max_jaw_open = 1e9;
+    lax.looks.max_emotion_happy = 1e9;
     lax.looks.min_eye_lightness = -1e9;
+    lax.looks.pose_limits = [1e9; 3];
     for (id, _) in Profile::default_profile().rules.iter() {
         let l = lax.rules.get_mut(id).expect("a limit");
         *l = photocheck_core::profile::Limit {

@@ -7,8 +7,12 @@
 //! The mesh's eyelid points cannot tell closed eyes from narrow open ones, so the eye model runs on
 //! each eye, in a crop 2.3 eye-widths wide along the eye's corners (MediaPipe's iris pipeline).
 
+pub mod blendshapes;
 pub mod crop;
+pub mod fit;
 pub mod models;
+
+use std::sync::OnceLock;
 
 use image::RgbImage;
 use serde::{Deserialize, Serialize};
@@ -50,6 +54,29 @@ const OUTER_CORNER: usize = 0;
 const INNER_CORNER: usize = 8;
 const LID_POINTS: usize = 16;
 
+/// The mesh points the eye model's 71 contour points replace, per eye (photo-left eye, then
+/// photo-right), as MediaPipe's landmark refinement maps them: the eye model sees the lids and brows
+/// at four times the mesh's resolution, and the blendshape model was trained on refined points. The
+/// two lists mirror each other point for point on the canonical face.
+const EYE_REFINED: [[usize; models::EYE_CONTOUR_POINTS]; 2] = [
+    [
+        33, 7, 163, 144, 145, 153, 154, 155, 133, 246, 161, 160, 159, 158, 157, 173, 130, 25, 110,
+        24, 23, 22, 26, 112, 243, 247, 30, 29, 27, 28, 56, 190, 226, 31, 228, 229, 230, 231, 232,
+        233, 244, 113, 225, 224, 223, 222, 221, 189, 35, 124, 46, 53, 52, 65, 143, 111, 117, 118,
+        119, 120, 121, 128, 245, 156, 70, 63, 105, 66, 107, 55, 193,
+    ],
+    [
+        263, 249, 390, 373, 374, 380, 381, 382, 362, 466, 388, 387, 386, 385, 384, 398, 359, 255,
+        339, 254, 253, 252, 256, 341, 463, 467, 260, 259, 257, 258, 286, 414, 446, 261, 448, 449,
+        450, 451, 452, 453, 464, 342, 445, 444, 443, 442, 441, 413, 265, 353, 276, 283, 282, 295,
+        372, 340, 346, 347, 348, 349, 350, 357, 465, 383, 300, 293, 334, 296, 336, 285, 417,
+    ],
+];
+
+/// How many of those points are replaced: the eyelids only. The eye model's brows (its crop's upper
+/// edge) read brows lowered on neutral faces, against MediaPipe's own scores.
+const REFINED_POINTS: usize = LID_POINTS;
+
 /// A mesh face-presence score below this means the crop holds no face the mesh recognises.
 const MIN_PRESENCE: f64 = 0.5;
 /// The mesh crop is this many times the face's extent (MediaPipe's landmarks-to-rect scale).
@@ -70,6 +97,9 @@ pub struct Eye {
     pub lids: Vec<[f64; 2]>,
     pub iris: [f64; 2],
     pub iris_radius: f64,
+    /// The eye model's five iris points (centre, then the rim), photo px: the blendshape model's input.
+    #[serde(default)]
+    pub iris_points: Vec<[f64; 2]>,
     /// Lid opening over corner distance (mean of three facing pairs).
     pub aspect: f64,
     /// Iris centre from the middle of the corners, in eye widths, along the eye (positive: to the photo's
@@ -95,7 +125,17 @@ pub struct Landmarks {
     pub presence: f64,
     /// Photo-left eye, then photo-right eye; `None` where the eye model could not run.
     pub eyes: [Option<Eye>; 2],
-    pub pose: Pose,
+    /// The fitted head pose; `None` when the fit failed (a degenerate mesh).
+    pub pose: Option<Pose>,
+    /// The head pose by 3DDFA_V2's network, on the crop the mesh defines: the second estimate.
+    #[serde(default)]
+    pub pose_net: Option<Pose>,
+    /// The emotion classifier's probabilities (`models::EMOTIONS` order).
+    #[serde(default)]
+    pub emotion: Option<Vec<f64>>,
+    /// MediaPipe's 52 expression scores, when both eyes were found.
+    #[serde(default)]
+    pub blendshapes: Option<blendshapes::Blendshapes>,
     /// The crop the mesh ran on last, and how many mesh passes ran.
     pub crop: [f64; 4],
     pub passes: u8,
@@ -163,19 +203,120 @@ pub fn locate(img: &RgbImage, face: &FaceBox) -> Result<Option<Landmarks>, model
         }
         crop = next;
     };
-    let eyes = [
-        eye(img, &mesh, idx::LEFT_EYE_OUTER, idx::LEFT_EYE_INNER, false)?,
-        eye(img, &mesh, idx::RIGHT_EYE_OUTER, idx::RIGHT_EYE_INNER, true)?,
-    ];
+    let mut mesh = mesh;
+    let mut eyes = [None, None];
+    for (k, (outer, inner, mirror)) in [
+        (idx::LEFT_EYE_OUTER, idx::LEFT_EYE_INNER, false),
+        (idx::RIGHT_EYE_OUTER, idx::RIGHT_EYE_INNER, true),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        if let Some((found, contour)) = eye(img, &mesh, outer, inner, mirror)? {
+            // x and y from the eye model; the mesh's depth stays (the eye model's is of its crop).
+            for (&i, p) in EYE_REFINED[k].iter().zip(&contour).take(REFINED_POINTS) {
+                mesh[i][0] = p[0];
+                mesh[i][1] = p[1];
+            }
+            eyes[k] = Some(found);
+        }
+    }
     let pose = pose(&mesh);
-    Ok(Some(Landmarks {
+    let mut found = Landmarks {
         mesh,
         presence,
         eyes,
         pose,
+        blendshapes: None,
+        pose_net: None,
+        emotion: None,
         crop: [crop.cx, crop.cy, crop.size, crop.angle.to_degrees()],
         passes,
+    };
+    found.blendshapes = blendshapes::score(&found)?;
+    let (x0, y0, x1, y1) = extent(&found.mesh);
+    found.pose_net = pose_net(img, (x0, y0, x1, y1))?;
+    found.emotion = Some(emotion(img, (x0, y0, x1, y1))?);
+    Ok(Some(found))
+}
+
+/// The mesh's bounding box: forehead top to chin, cheek to cheek (x0, y0, x1, y1).
+fn extent(mesh: &[[f64; 3]]) -> (f64, f64, f64, f64) {
+    mesh.iter().fold(
+        (f64::MAX, f64::MAX, f64::MIN, f64::MIN),
+        |(x0, y0, x1, y1), p| (x0.min(p[0]), y0.min(p[1]), x1.max(p[0]), y1.max(p[1])),
+    )
+}
+
+/// 3DDFA_V2's head pose on its own crop of the face box: a square 1.58 times the box's mean side,
+/// its centre 0.14 of that side below the box's (3DDFA_V2's TDDFA preprocessing). `None` when the
+/// camera matrix it gives is degenerate.
+fn pose_net(
+    img: &RgbImage,
+    (x0, y0, x1, y1): (f64, f64, f64, f64),
+) -> Result<Option<Pose>, models::ModelError> {
+    let side = ((x1 - x0) + (y1 - y0)) / 2.0;
+    let crop = Crop {
+        cx: (x0 + x1) / 2.0,
+        cy: (y0 + y1) / 2.0 + 0.14 * side,
+        size: 1.58 * side,
+        angle: 0.0,
+        mirror: false,
+    };
+    let n = models::HEAD_POSE_SIDE;
+    let rgb = crop.sample(img, n);
+    // NHWC RGB in [0, 1] to NCHW BGR in 3DDFA's scale.
+    let mut input = vec![0f32; 3 * n * n];
+    for (i, px) in rgb.chunks_exact(3).enumerate() {
+        for (ch, &v) in px.iter().rev().enumerate() {
+            input[ch * n * n + i] = (v * 255.0 - 127.5) / 128.0;
+        }
+    }
+    let params = models::head_pose(&input)?;
+    let row = |r: usize| {
+        let v = [params[4 * r], params[4 * r + 1], params[4 * r + 2]].map(f64::from);
+        let norm = (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt();
+        (norm > 1e-12).then(|| v.map(|c| c / norm))
+    };
+    let (Some(r1), Some(r2)) = (row(0), row(1)) else {
+        return Ok(None);
+    };
+    let r3 = [
+        r1[1] * r2[2] - r1[2] * r2[1],
+        r1[2] * r2[0] - r1[0] * r2[2],
+        r1[0] * r2[1] - r1[1] * r2[0],
+    ];
+    // 3DDFA_V2's angles (its crop has y up): yaw positive with the nose to the photo's left, pitch
+    // positive chin down, roll positive anticlockwise; all three flip to this crate's senses.
+    let yaw = r3[0].clamp(-1.0, 1.0).asin();
+    let c = yaw.cos().max(1e-9);
+    let pitch = (r3[1] / c).atan2(r3[2] / c);
+    let roll = (r2[0] / c).atan2(r1[0] / c);
+    Ok(Some(Pose {
+        yaw: -yaw.to_degrees(),
+        pitch: -pitch.to_degrees(),
+        roll: -roll.to_degrees(),
     }))
+}
+
+/// The emotion classifier on the face box (forehead to chin), squared up around its centre.
+fn emotion(
+    img: &RgbImage,
+    (x0, y0, x1, y1): (f64, f64, f64, f64),
+) -> Result<Vec<f64>, models::ModelError> {
+    let crop = Crop {
+        cx: (x0 + x1) / 2.0,
+        cy: (y0 + y1) / 2.0,
+        size: (x1 - x0).max(y1 - y0),
+        angle: 0.0,
+        mirror: false,
+    };
+    let rgb = crop.sample(img, models::EMOTION_SIDE);
+    let grey: Vec<f32> = rgb
+        .chunks_exact(3)
+        .map(|p| ((0.2989 * p[0] + 0.587 * p[1] + 0.114 * p[2]) - 0.5) * 2.0)
+        .collect();
+    Ok(models::emotion(&grey)?.into_iter().map(f64::from).collect())
 }
 
 /// The mesh crop MediaPipe's tracking would take next: upright along the eye line, centred on the
@@ -210,7 +351,7 @@ fn eye(
     outer: usize,
     inner: usize,
     mirror: bool,
-) -> Result<Option<Eye>, models::ModelError> {
+) -> Result<Option<(Eye, Vec<[f64; 2]>)>, models::ModelError> {
     let (o, i) = (mesh[outer], mesh[inner]);
     let width = (i[0] - o[0]).hypot(i[1] - o[1]);
     if width < 4.0 {
@@ -256,34 +397,76 @@ fn eye(
         let (x, y) = crop.to_photo(p[0], p[1], side);
         [x, y]
     };
-    Ok(Some(Eye {
-        lids: lid_crop.iter().map(|&p| to_photo(p)).collect(),
-        iris: to_photo(iris_crop),
-        iris_radius: radius_crop * crop.scale_to_photo(side),
-        aspect: opening / corner_gap,
-        gaze: [if mirror { -along } else { along }, across],
-    }))
+    let contour = out
+        .contour
+        .iter()
+        .map(|p| to_photo([f64::from(p[0]), f64::from(p[1])]))
+        .collect();
+    Ok(Some((
+        Eye {
+            lids: lid_crop.iter().map(|&p| to_photo(p)).collect(),
+            iris: to_photo(iris_crop),
+            iris_radius: radius_crop * crop.scale_to_photo(side),
+            iris_points: out
+                .iris
+                .iter()
+                .map(|p| to_photo([f64::from(p[0]), f64::from(p[1])]))
+                .collect(),
+            aspect: opening / corner_gap,
+            gaze: [if mirror { -along } else { along }, across],
+        },
+        contour,
+    )))
 }
 
-/// Yaw, pitch and roll from the mesh's 3D points: the line across the face at the ears (yaw, roll) and
-/// the line from the top of the forehead to the chin (pitch), both in the face's upright frame.
-fn pose(mesh: &[[f64; 3]]) -> Pose {
-    let (l, r) = (mesh[idx::CHEEK_LEFT], mesh[idx::CHEEK_RIGHT]);
-    let (lo, ro) = (mesh[idx::LEFT_EYE_OUTER], mesh[idx::RIGHT_EYE_OUTER]);
-    let roll = (ro[1] - lo[1]).atan2(ro[0] - lo[0]);
-    let (sin, cos) = roll.sin_cos();
-    // Rotate x and y by -roll so the eye line is horizontal; z is unchanged.
-    let upright = |p: [f64; 3]| [p[0] * cos + p[1] * sin, -p[0] * sin + p[1] * cos, p[2]];
-    let (l, r) = (upright(l), upright(r));
-    let (top, chin) = (upright(mesh[idx::FOREHEAD_TOP]), upright(mesh[idx::CHIN]));
-    // z grows away from the camera: the side nearer the camera has the smaller z.
-    let yaw = (l[2] - r[2]).atan2(r[0] - l[0]);
-    let pitch = (top[2] - chin[2]).atan2(chin[1] - top[1]);
-    Pose {
-        yaw: yaw.to_degrees(),
-        pitch: pitch.to_degrees(),
-        roll: roll.to_degrees(),
+/// MediaPipe's canonical face (models/canonical_face.json): 468 points in cm, x to the face's left,
+/// y up, z out of the face; and the points its geometry pipeline fits, with their weights.
+struct Canonical {
+    vertices: Vec<[f64; 3]>,
+    basis: Vec<(usize, f64)>,
+}
+
+fn canonical() -> &'static Canonical {
+    static FACE: OnceLock<Canonical> = OnceLock::new();
+    FACE.get_or_init(|| {
+        #[derive(serde::Deserialize)]
+        struct File {
+            vertices: Vec<[f64; 3]>,
+            procrustes_landmark_basis: Vec<(usize, f64)>,
+        }
+        let file: File =
+            serde_json::from_str(include_str!("../../../../models/canonical_face.json"))
+                .expect("the embedded canonical face parses (tested)");
+        Canonical {
+            vertices: file.vertices,
+            basis: file.procrustes_landmark_basis,
+        }
+    })
+}
+
+/// The head pose of a rigid head: the canonical face fitted to the mesh (scale, rotation, shift;
+/// MediaPipe's Procrustes points and weights), read as yaw, pitch and roll. The mesh is the face as
+/// its crop shows it, so the angles are against the line from the camera to the face, not the
+/// photo's axis: a frontal face high in a phone frame reads frontal. `None` for a degenerate fit.
+fn pose(mesh: &[[f64; 3]]) -> Option<Pose> {
+    let face = canonical();
+    let (mut from, mut to, mut weights) = (Vec::new(), Vec::new(), Vec::new());
+    for &(i, w) in &face.basis {
+        let c = face.vertices.get(i)?;
+        // To the mesh's axes: x to the photo's right, y down, z away from the camera.
+        from.push([c[0], -c[1], -c[2]]);
+        to.push(*mesh.get(i)?);
+        weights.push(w);
     }
+    let (r, _) = fit::similarity(&from, &to, &weights)?;
+    // The face's forward direction (out of the face, towards the camera) and its left-right axis.
+    let n = fit::apply(&r, [0.0, 0.0, -1.0]);
+    let u = fit::apply(&r, [1.0, 0.0, 0.0]);
+    Some(Pose {
+        yaw: n[0].atan2(-n[2]).to_degrees(),
+        pitch: (-n[1]).atan2(n[0].hypot(n[2])).to_degrees(),
+        roll: u[1].atan2(u[0]).to_degrees(),
+    })
 }
 
 fn angle_diff(a: f64, b: f64) -> f64 {

@@ -12,6 +12,9 @@ use tract_onnx::prelude::*;
 
 static MESH_ONNX: &[u8] = include_bytes!("../../../../models/face_landmark.onnx");
 static EYE_ONNX: &[u8] = include_bytes!("../../../../models/iris_landmark.onnx");
+static BLENDSHAPES_ONNX: &[u8] = include_bytes!("../../../../models/face_blendshapes.onnx");
+static HEAD_POSE_ONNX: &[u8] = include_bytes!("../../../../models/head_pose.onnx");
+static EMOTION_ONNX: &[u8] = include_bytes!("../../../../models/emotion.onnx");
 
 /// Input side of the face mesh, px.
 pub const MESH_SIDE: usize = 192;
@@ -22,6 +25,17 @@ pub const MESH_POINTS: usize = 468;
 /// Eye model: eyelid and brow contour points, and iris points (centre first).
 pub const EYE_CONTOUR_POINTS: usize = 71;
 pub const IRIS_POINTS: usize = 5;
+/// The blendshape model's input points (`BLENDSHAPE_POINTS`) and output scores.
+pub const BLENDSHAPE_INPUTS: usize = 146;
+pub const BLENDSHAPES: usize = 52;
+/// Input side of 3DDFA_V2's head-pose network (BGR, channels first) and its 62 outputs.
+pub const HEAD_POSE_SIDE: usize = 120;
+const HEAD_POSE_PARAMS: usize = 62;
+/// Input side of the emotion classifier (grey) and its classes, in output order.
+pub const EMOTION_SIDE: usize = 64;
+pub const EMOTIONS: [&str; 7] = [
+    "angry", "disgust", "fear", "happy", "sad", "surprise", "neutral",
+];
 
 type Plan = TypedSimplePlan;
 type State = TypedSimpleState;
@@ -33,55 +47,70 @@ pub struct ModelError {
     message: String,
 }
 
-fn load(bytes: &[u8], side: usize) -> TractResult<Arc<Plan>> {
+fn load(bytes: &[u8], shape: &[usize]) -> TractResult<Arc<Plan>> {
     onnx()
         .model_for_read(&mut std::io::Cursor::new(bytes))?
-        .with_input_fact(0, f32::fact([1, side, side, 3]).into())?
+        .with_input_fact(0, f32::fact(shape).into())?
         .into_optimized()?
         .into_runnable()
 }
 
 fn plan(which: Which) -> &'static Arc<Plan> {
-    static MESH: OnceLock<Arc<Plan>> = OnceLock::new();
-    static EYE: OnceLock<Arc<Plan>> = OnceLock::new();
-    let (cell, bytes, side) = match which {
-        Which::Mesh => (&MESH, MESH_ONNX, MESH_SIDE),
-        Which::Eye => (&EYE, EYE_ONNX, EYE_SIDE),
+    static PLANS: [OnceLock<Arc<Plan>>; Which::COUNT] = [const { OnceLock::new() }; Which::COUNT];
+    let bytes = match which {
+        Which::Mesh => MESH_ONNX,
+        Which::Eye => EYE_ONNX,
+        Which::Blendshapes => BLENDSHAPES_ONNX,
+        Which::HeadPose => HEAD_POSE_ONNX,
+        Which::Emotion => EMOTION_ONNX,
     };
-    cell.get_or_init(|| load(bytes, side).expect("the embedded models load (tested)"))
+    PLANS[which as usize]
+        .get_or_init(|| load(bytes, &which.shape()).expect("the embedded models load (tested)"))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Which {
     Mesh,
     Eye,
+    Blendshapes,
+    HeadPose,
+    Emotion,
 }
 
 impl Which {
+    const COUNT: usize = 5;
+
     fn name(self) -> &'static str {
         match self {
             Which::Mesh => "face mesh",
             Which::Eye => "eye",
+            Which::Blendshapes => "blendshape",
+            Which::HeadPose => "head pose",
+            Which::Emotion => "emotion",
         }
     }
-    fn side(self) -> usize {
+
+    fn shape(self) -> Vec<usize> {
         match self {
-            Which::Mesh => MESH_SIDE,
-            Which::Eye => EYE_SIDE,
+            Which::Mesh => vec![1, MESH_SIDE, MESH_SIDE, 3],
+            Which::Eye => vec![1, EYE_SIDE, EYE_SIDE, 3],
+            Which::Blendshapes => vec![1, BLENDSHAPE_INPUTS, 2],
+            Which::HeadPose => vec![1, 3, HEAD_POSE_SIDE, HEAD_POSE_SIDE],
+            Which::Emotion => vec![1, EMOTION_SIDE, EMOTION_SIDE, 1],
         }
     }
 }
 
-static POOLS: [Mutex<Vec<State>>; 2] = [Mutex::new(Vec::new()), Mutex::new(Vec::new())];
+static POOLS: [Mutex<Vec<State>>; Which::COUNT] = [const { Mutex::new(Vec::new()) }; Which::COUNT];
 
-/// Runs one model on an NHWC input in [0, 1]; every output flattened, in the model's output order.
+/// Runs one model on its input (NHWC in [0, 1] for the images); every output flattened, in the
+/// model's output order.
 fn run(which: Which, input: &[f32]) -> Result<Vec<Vec<f32>>, ModelError> {
     let err = |e: TractError| ModelError {
         model: which.name(),
         message: format!("{e:#}"),
     };
-    let side = which.side();
-    let tensor = Tensor::from_shape(&[1, side, side, 3], input).map_err(err)?;
+    let tensor = Tensor::from_shape(&which.shape(), input).map_err(err)?;
     let pool = &POOLS[which as usize];
     // A poisoned pool only means another thread panicked while holding the lock; the states in it
     // are whole (they are pushed and popped, never mutated under the lock).
@@ -101,6 +130,35 @@ fn run(which: Which, input: &[f32]) -> Result<Vec<Vec<f32>>, ModelError> {
         .collect();
     pool.lock().unwrap_or_else(|p| p.into_inner()).push(state);
     flat
+}
+
+/// MediaPipe's blendshape model: 146 points (x, y in photo px, in the order of
+/// `BLENDSHAPE_POINTS`) in, 52 scores in [0, 1] out (`BLENDSHAPE_NAMES` order).
+pub fn blendshapes(points: &[[f32; 2]]) -> Result<Vec<f32>, ModelError> {
+    let flat: Vec<f32> = points.iter().flatten().copied().collect();
+    let outputs = run(Which::Blendshapes, &flat)?;
+    outputs
+        .into_iter()
+        .find(|o| o.len() == BLENDSHAPES)
+        .ok_or_else(|| shape_error(Which::Blendshapes))
+}
+
+/// 3DDFA_V2's network on a 120 x 120 crop (channels first, B, G, R, each `(p - 127.5) / 128`): the
+/// 62 morphable-model parameters, the first 12 a 3 x 4 camera matrix (row-major).
+pub fn head_pose(input: &[f32]) -> Result<Vec<f32>, ModelError> {
+    run(Which::HeadPose, input)?
+        .into_iter()
+        .find(|o| o.len() == HEAD_POSE_PARAMS)
+        .ok_or_else(|| shape_error(Which::HeadPose))
+}
+
+/// The emotion classifier on a 64 x 64 grey crop (`(g - 0.5) * 2`, g in [0, 1]): the probabilities
+/// of the seven `EMOTIONS`.
+pub fn emotion(input: &[f32]) -> Result<Vec<f32>, ModelError> {
+    run(Which::Emotion, input)?
+        .into_iter()
+        .find(|o| o.len() == EMOTIONS.len())
+        .ok_or_else(|| shape_error(Which::Emotion))
 }
 
 /// The face mesh on a 192 x 192 crop: 468 points (x, y, z in crop px; z relative depth at about the
@@ -205,13 +263,47 @@ mod tests {
             (Which::Eye, "iris_landmark", 1e-3_f32),
         ];
         for (which, name, tolerance) in cases {
-            let outputs = run(which, &reference_input(which.side())).unwrap();
+            let outputs = run(which, &reference_input(which.shape()[1])).unwrap();
             assert_eq!(outputs.len(), 2, "{name}");
             for (i, got) in outputs.iter().enumerate() {
                 let want = reference_output(&format!("{name}.output{i}.f32"));
                 let diff = max_diff(got, &want);
                 assert!(diff < tolerance, "{name} output {i}: max diff {diff}");
             }
+        }
+    }
+
+    #[test]
+    fn tract_matches_the_reference_outputs_of_the_face_models() {
+        // Inputs as models/reference/README.md defines them; outputs are onnxruntime's.
+        let emotion: Vec<f32> = (0..64 * 64)
+            .map(|i| ((i % 64 * 3 + i / 64 * 5) % 256) as f32 / 255.0)
+            .collect();
+        let mut pose = vec![0f32; 3 * 120 * 120];
+        for (i, v) in pose.iter_mut().enumerate() {
+            let (ch, row, col) = (i / (120 * 120), i / 120 % 120, i % 120);
+            *v = (((col * 3 + row * 5 + ch * 7) % 256) as f32 - 127.5) / 128.0;
+        }
+        let points: Vec<f32> = (0..146 * 2)
+            .map(|i| ((i / 2 * 7 + i % 2 * 13) % 256) as f32)
+            .collect();
+        let cases = [
+            (Which::Emotion, "emotion", emotion, 1e-4_f32),
+            // Its 62 parameters run from 1e-4 (the camera matrix's rotation) to 1e5 (shape
+            // coefficients): each judged relative to its own size.
+            (Which::HeadPose, "head_pose", pose, 1e-3_f32),
+            (Which::Blendshapes, "face_blendshapes", points, 1e-4_f32),
+        ];
+        for (which, name, input, tolerance) in cases {
+            let outputs = run(which, &input).unwrap();
+            let want = reference_output(&format!("{name}.output0.f32"));
+            assert_eq!(outputs[0].len(), want.len(), "{name}");
+            let diff = outputs[0]
+                .iter()
+                .zip(&want)
+                .map(|(a, b)| (a - b).abs() / b.abs().max(1e-3))
+                .fold(0.0, f32::max);
+            assert!(diff < tolerance, "{name}: max diff {diff}");
         }
     }
 
