@@ -5,6 +5,9 @@
 //! - `phone_12mp`: three of them blown up to 3024 x 4032 (q92), what a phone camera uploads.
 //! - `decode_only`: intake alone on the 12 MP JPEG, DCT-scaled (what `check` does) against a full-size
 //!   decode: the bench behind intake's decode-in-the-decoder trick.
+//! - `face_models`: on the archive photos, each model the looks added, run alone on the face the
+//!   mesh found (blendshapes, the canonical-face fit, 3DDFA_V2's head pose, the emotion classifier),
+//!   printed beside the whole check in the same run.
 //!
 //! Inputs are made from ../shared/photos/raw at start, in memory only. After criterion, a plain summary
 //! (median of per-photo medians, timed here with `Instant`) gives the one number a README can quote.
@@ -140,6 +143,72 @@ fn main() {
     if wanted("phone_12mp") {
         summarise("phone_12mp", &phone, SUMMARY_RUNS_PHONE, &profile, &ctx);
     }
+    if wanted("face_models") {
+        face_models(&archive, &profile);
+    }
+}
+
+/// Each model the looks added, timed alone per archive photo (median of runs, then the median over
+/// photos), with what they add up to: the cost of the new evidence beside the check it is part of.
+fn face_models(inputs: &[Input], profile: &Profile) {
+    use photocheck_core::landmarks::{self, blendshapes};
+    use photocheck_core::{detect, geometry};
+    let mut stages: [(&str, Vec<f64>); 4] = [
+        ("blendshapes", Vec::new()),
+        ("canonical-face fit", Vec::new()),
+        ("3DDFA head pose", Vec::new()),
+        ("emotion", Vec::new()),
+    ];
+    for input in inputs {
+        let Ok(decoded) = intake::decode(&input.jpeg, &profile.intake) else {
+            continue;
+        };
+        let img = decoded.image;
+        let faces = detect::detect(&geometry::to_gray(&img), &profile.detection).faces;
+        let Some(lm) = faces
+            .first()
+            .and_then(|f| landmarks::locate(&img, f).ok().flatten())
+        else {
+            continue;
+        };
+        let extent = landmarks::extent(&lm.mesh);
+        let time = |f: &dyn Fn()| {
+            f(); // warm
+            let mut t: Vec<f64> = (0..SUMMARY_RUNS_ARCHIVE)
+                .map(|_| {
+                    let t = Instant::now();
+                    f();
+                    t.elapsed().as_secs_f64() * 1e3
+                })
+                .collect();
+            median_ms(&mut t)
+        };
+        stages[0].1.push(time(&|| {
+            black_box(blendshapes::score(black_box(&lm)).ok());
+        }));
+        stages[1].1.push(time(&|| {
+            black_box(landmarks::pose(black_box(&lm.mesh)));
+        }));
+        stages[2].1.push(time(&|| {
+            black_box(landmarks::pose_net(black_box(&img), extent).ok());
+        }));
+        stages[3].1.push(time(&|| {
+            black_box(landmarks::emotion(black_box(&img), extent).ok());
+        }));
+    }
+    let mut total = 0.0;
+    for (name, times) in &mut stages {
+        if times.is_empty() {
+            return;
+        }
+        let m = median_ms(times);
+        total += m;
+        println!("summary face_models {name}: median {m:.2} ms per archive photo on one thread");
+    }
+    println!(
+        "summary face_models together: {total:.2} ms per archive photo (the whole check, models \
+         included: see summary archive_378x260 above)"
+    );
 }
 
 /// Whether a group can match the filters given on the command line (criterion applies them itself;

@@ -590,7 +590,12 @@ fn judge_frame(
                     chin_from_edge: g.chin_from_edge,
                     chin_from: g.chin_from,
                 });
-                measures.clothing_luma = measure::clothing(&gray, &seg, &g, &face);
+                let skin = located
+                    .as_ref()
+                    .ok()
+                    .and_then(Option::as_ref)
+                    .and_then(|lm| looks::skin_reference(&image, lm));
+                measures.clothing_luma = measure::clothing(&image, &gray, &seg, &g, &face, skin);
             }
             None => {
                 let why = "the head could not be separated from the background";
@@ -1213,6 +1218,35 @@ mod tests {
             with(|l| l.eye_contrast = None)[&RuleId::Eyewear],
             Status::Uncertain
         );
+    }
+
+    #[test]
+    fn every_reason_a_gate_gives_reads_in_chinese() {
+        let profile = Profile::default_profile();
+        let mut variants: Vec<fn(&mut LookMeasures)> = vec![
+            |l| l.yaw = Some(3.5),
+            |l| (l.yaw, l.net_yaw) = (Some(20.0), Some(20.0)),
+            |l| l.blink = Some(0.9),
+            |l| l.jaw_open = Some(0.9),
+            |l| l.emotion_happy = Some(0.9),
+            |l| l.mouth_gap = Some(0.05),
+            |l| l.eye_glare_pct = Some(10.0),
+            |l| l.eye_luminance = Some(0.3),
+        ];
+        variants.push(|l| (l.pitch, l.net_pitch) = (Some(-10.0), Some(-10.5)));
+        for change in variants {
+            let mut m = neutral_face();
+            change(m.looks.as_mut().unwrap());
+            for r in look_rules(&m, &profile) {
+                if let Some(note) = &r.note {
+                    assert!(
+                        messages::note_zh(note).is_some(),
+                        "{:?}: no Chinese for {note:?}",
+                        r.rule
+                    );
+                }
+            }
+        }
     }
 
     fn ctx() -> Context {

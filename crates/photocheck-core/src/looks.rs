@@ -76,6 +76,11 @@ const SKIN_HUE: (f64, f64) = (15.0, 85.0);
 /// Hair: darker than the skin by this ratio of L, or dark and nearly grey whatever the skin.
 const HAIR_DARK_L: f64 = 0.8;
 const HAIR_MAX_CHROMA: f64 = 25.0;
+/// ...or of the colours hair pigment gives at any lightness (black and browns, auburn, blond, grey,
+/// white): nearly grey, or a warm hue (a*b* angle, degrees) at modest chroma.
+const HAIR_GREY_CHROMA: f64 = 8.0;
+const HAIR_HUE: (f64, f64) = (35.0, 95.0);
+const HAIR_WARM_CHROMA: f64 = 32.0;
 
 /// Points where the forehead's skin is read (centre, glabella, either side).
 const FOREHEAD_REF: [usize; 4] = [151, 9, 108, 337];
@@ -177,6 +182,13 @@ pub fn measure(
     m
 }
 
+/// The face's own skin colour (Lab), read on the cheeks below the eyes: `None` when they are out of
+/// the photo or not skin-like (a grey photo, a covered face).
+pub fn skin_reference(img: &RgbImage, lm: &Landmarks) -> Option<[f64; 3]> {
+    let r = (DISC * lm.eye_distance()).max(1.5);
+    reference(img, lm, &CHEEK_REF, r).filter(|s| skin_like(*s))
+}
+
 /// Median Lab colour over discs around mesh points; `None` outside the photo.
 fn reference(img: &RgbImage, lm: &Landmarks, points: &[usize], r: f64) -> Option<[f64; 3]> {
     let mut labs: Vec<[f64; 3]> = points
@@ -228,7 +240,7 @@ fn skin_like(c: [f64; 3]) -> bool {
     chroma(c) >= SKIN_MIN_CHROMA && (SKIN_HUE.0..=SKIN_HUE.1).contains(&hue) && c[0] > 15.0
 }
 
-fn matches_skin(c: [f64; 3], skin: [f64; 3]) -> bool {
+pub(crate) fn matches_skin(c: [f64; 3], skin: [f64; 3]) -> bool {
     let ratio = c[0] / skin[0].max(1.0);
     (c[1] - skin[1]).hypot(c[2] - skin[2]) <= SKIN_AB && (SKIN_L.0..=SKIN_L.1).contains(&ratio)
 }
@@ -240,8 +252,11 @@ fn is_lip(c: [f64; 3], skin: [f64; 3]) -> bool {
 }
 
 fn is_hair(c: [f64; 3], skin: [f64; 3]) -> bool {
+    let hue = c[2].atan2(c[1]).to_degrees();
     (c[0] <= skin[0] * HAIR_DARK_L && chroma(c) <= HAIR_MAX_CHROMA.max(chroma(skin) * 1.2))
         || (c[0] < 30.0 && chroma(c) <= HAIR_MAX_CHROMA)
+        || chroma(c) <= HAIR_GREY_CHROMA
+        || (chroma(c) <= HAIR_WARM_CHROMA && (HAIR_HUE.0..=HAIR_HUE.1).contains(&hue))
 }
 
 /// What the pixels inside the eye openings show, relative to the cheeks.

@@ -234,12 +234,16 @@ pub fn laplacian_variance(g: &GrayImage) -> f64 {
     sum2 / n - mean * mean
 }
 
-/// Median luma of the clothing: person pixels well below the chin, away from the neck and collar.
+/// Median luma of the clothing: person pixels well below the chin, away from the neck and collar,
+/// and not the colour of the face's skin (`skin`, Lab, when known): an open neckline or bare
+/// shoulders are not the clothes.
 pub fn clothing(
+    img: &RgbImage,
     gray: &GrayImage,
     seg: &Segmentation,
     head: &HeadGeometry,
     face: &FaceBox,
+    skin: Option<[f64; 3]>,
 ) -> Option<f64> {
     let (w, h) = gray.dimensions();
     let top = (head.chin_y + 0.3 * face.h) as u32;
@@ -248,19 +252,31 @@ pub fn clothing(
     }
     let neck = 0.25 * face.w;
     let mut hist = [0u32; 256];
-    let mut n = 0u64;
+    let (mut n, mut person) = (0u64, 0u64);
     for y in top..h {
         for x in 0..w {
             if (x as f64 - head.centre_x).abs() < neck || seg.label(x, y) != PERSON {
                 continue;
             }
+            person += 1;
+            if let Some(skin) = skin {
+                let c = lab(img.get_pixel(x, y).0.map(f64::from));
+                if crate::looks::matches_skin(c, skin) {
+                    continue;
+                }
+            }
             hist[gray.get_pixel(x, y)[0] as usize] += 1;
             n += 1;
         }
     }
-    // Fewer pixels than a 1 % strip of the image: the clothing is not really in the picture.
-    if n < (w as u64 * h as u64) / 100 {
+    // Fewer pixels than a 1 % strip of the image: the clothing is not really in the picture (or it
+    // is mostly skin: a bare chest is not dark clothing either, so that is judged on all of it).
+    let strip = (w as u64 * h as u64) / 100;
+    if person < strip {
         return None;
+    }
+    if n < strip {
+        return clothing(img, gray, seg, head, face, None);
     }
     Some(percentile(&hist, n, 0.5))
 }

@@ -5,6 +5,9 @@ use crate::rules::RuleResult;
 
 /// (English, Chinese) message for a reason code on a rule result.
 pub fn describe(code: &str, r: &RuleResult) -> (String, String) {
+    if let Some(doubt) = doubt(r) {
+        return doubt;
+    }
     let v = r.value;
     let (en_unit, zh_unit) = units(&r.unit);
     let measured_en = match v {
@@ -259,6 +262,68 @@ pub fn describe(code: &str, r: &RuleResult) -> (String, String) {
     }
 }
 
+/// The message for a rule that is uncertain although its value lies inside its limits: quoting the
+/// value and the limit would read as a pass, so it says what could not be confirmed and why (another
+/// look stops it, or the value is too close to a limit to be sure).
+fn doubt(r: &RuleResult) -> Option<(String, String)> {
+    let v = r.value?;
+    let inside = r.min.is_none_or(|lo| v >= lo) && r.max.is_none_or(|hi| v <= hi);
+    if r.status != crate::rules::Status::Uncertain || !inside {
+        return None;
+    }
+    let what = r.rule.as_str().replace('_', " ");
+    let name_zh = crate::rules::RuleInfo::spec(r.rule).name_zh;
+    if let Some(note) = r.note.as_deref() {
+        let zh = note_zh(note).unwrap_or("原因见测量值");
+        return Some((
+            format!("{what} could not be confirmed: {note}"),
+            format!("{name_zh}无法确认：{zh}"),
+        ));
+    }
+    // The nearer limit is the one the value is too close to.
+    let limit = match (r.min, r.max) {
+        (Some(lo), Some(hi)) => Some(if v - lo < hi - v { lo } else { hi }),
+        (lo, hi) => lo.or(hi),
+    }?;
+    let (en_unit, zh_unit) = units(&r.unit);
+    Some((
+        format!(
+            "{what}: measured {}{en_unit}, too close to the limit {}{en_unit} to be sure",
+            num(v),
+            num(limit)
+        ),
+        format!(
+            "{name_zh}：测得 {}{zh_unit}，与限值 {}{zh_unit} 过于接近，无法确定",
+            num(v),
+            num(limit)
+        ),
+    ))
+}
+
+/// The Chinese of the notes the engine gives when one measure stops another from passing.
+pub fn note_zh(note: &str) -> Option<&'static str> {
+    Some(match note {
+        "top of the head is at the top edge" => "头顶贴近照片上沿，头部可能超出画面",
+        "no clear chin edge; chin placed from the face box" => "下巴边缘不清晰，按人脸框估计",
+        "more than one person: whose looks these are cannot be told" => {
+            "照片中不止一人，无法判断是谁的面部特征"
+        }
+        "the head is turned: the face cannot be judged on this photo" => {
+            "头部偏转，无法在此照片上判断面部"
+        }
+        "the head is not frontal: the gaze cannot be told" => "头部未正对镜头，无法确认视线",
+        "the head is not frontal: the expression cannot be told" => "头部未正对镜头，无法确认表情",
+        "the head is not frontal: its top cannot be judged" => "头部未正对镜头，无法判断头顶",
+        "the eyelids look lowered (blink score)" => "眼睑似乎下垂（眨眼评分）",
+        "the jaw looks open" => "下颌似乎张开",
+        "the mouth is not closed" => "嘴未闭合",
+        "the emotion classifier reads a smile" => "表情模型判断为微笑",
+        "glare over the eyes" => "眼部有反光",
+        "the eyes look dark (tinted lenses?)" => "眼部偏暗（可能为有色镜片）",
+        _ => return None,
+    })
+}
+
 fn units(unit: &str) -> (&'static str, &'static str) {
     match unit {
         "mm" => (" mm", " 毫米"),
@@ -323,5 +388,45 @@ mod tests {
             "{}",
             reason.message_en
         );
+    }
+
+    #[test]
+    fn an_uncertain_value_inside_its_limits_never_reads_as_a_pass() {
+        let headwear = Limit {
+            min: Some(85.0),
+            margin: 7.0,
+            ..Limit::default()
+        };
+        // Too close to the limit: says so, with both numbers, and not "required >= 85".
+        let r = RuleResult::measured(RuleId::Headwear, 91.9, &headwear);
+        let reason = r.reason().unwrap();
+        assert_eq!(
+            reason.message_zh,
+            "帽子头巾：测得 91.9%，与限值 85% 过于接近，无法确定"
+        );
+        assert!(
+            !reason.message_en.contains("required"),
+            "{}",
+            reason.message_en
+        );
+        // Another look stops it: the message names that look, in both languages.
+        let gaze = Limit {
+            max: Some(0.06),
+            margin: 0.02,
+            ..Limit::default()
+        };
+        let mut r = RuleResult::measured(RuleId::Gaze, 0.03, &gaze);
+        r.status = crate::rules::Status::Uncertain;
+        r.code = Some("looking-away".into());
+        r.note = Some("the head is not frontal: the gaze cannot be told".into());
+        let reason = r.reason().unwrap();
+        assert_eq!(
+            reason.message_zh,
+            "视线无法确认：头部未正对镜头，无法确认视线"
+        );
+        assert!(reason.message_en.contains("could not be confirmed"));
+        // A value outside the limits still says what was measured and what is required.
+        let r = RuleResult::measured(RuleId::Gaze, 0.07, &gaze);
+        assert!(r.reason().unwrap().message_zh.contains("要求 <= 0.060"));
     }
 }

@@ -241,7 +241,7 @@ pub fn locate(img: &RgbImage, face: &FaceBox) -> Result<Option<Landmarks>, model
 }
 
 /// The mesh's bounding box: forehead top to chin, cheek to cheek (x0, y0, x1, y1).
-fn extent(mesh: &[[f64; 3]]) -> (f64, f64, f64, f64) {
+pub fn extent(mesh: &[[f64; 3]]) -> (f64, f64, f64, f64) {
     mesh.iter().fold(
         (f64::MAX, f64::MAX, f64::MIN, f64::MIN),
         |(x0, y0, x1, y1), p| (x0.min(p[0]), y0.min(p[1]), x1.max(p[0]), y1.max(p[1])),
@@ -251,7 +251,7 @@ fn extent(mesh: &[[f64; 3]]) -> (f64, f64, f64, f64) {
 /// 3DDFA_V2's head pose on its own crop of the face box: a square 1.58 times the box's mean side,
 /// its centre 0.14 of that side below the box's (3DDFA_V2's TDDFA preprocessing). `None` when the
 /// camera matrix it gives is degenerate.
-fn pose_net(
+pub fn pose_net(
     img: &RgbImage,
     (x0, y0, x1, y1): (f64, f64, f64, f64),
 ) -> Result<Option<Pose>, models::ModelError> {
@@ -300,7 +300,7 @@ fn pose_net(
 }
 
 /// The emotion classifier on the face box (forehead to chin), squared up around its centre.
-fn emotion(
+pub fn emotion(
     img: &RgbImage,
     (x0, y0, x1, y1): (f64, f64, f64, f64),
 ) -> Result<Vec<f64>, models::ModelError> {
@@ -343,6 +343,9 @@ fn crop_from_points(mesh: &[[f64; 3]]) -> Crop {
     }
 }
 
+/// One eye, and the eye model's 71 contour points (lids, then brows) in photo px.
+type EyeFound = (Eye, Vec<[f64; 2]>);
+
 /// Runs the eye model on one eye, given its outer and inner corner in the mesh. The model knows the
 /// photo-left eye; the other is mirrored so that its outer corner is on the left too.
 fn eye(
@@ -351,7 +354,7 @@ fn eye(
     outer: usize,
     inner: usize,
     mirror: bool,
-) -> Result<Option<(Eye, Vec<[f64; 2]>)>, models::ModelError> {
+) -> Result<Option<EyeFound>, models::ModelError> {
     let (o, i) = (mesh[outer], mesh[inner]);
     let width = (i[0] - o[0]).hypot(i[1] - o[1]);
     if width < 4.0 {
@@ -448,7 +451,7 @@ fn canonical() -> &'static Canonical {
 /// MediaPipe's Procrustes points and weights), read as yaw, pitch and roll. The mesh is the face as
 /// its crop shows it, so the angles are against the line from the camera to the face, not the
 /// photo's axis: a frontal face high in a phone frame reads frontal. `None` for a degenerate fit.
-fn pose(mesh: &[[f64; 3]]) -> Option<Pose> {
+pub fn pose(mesh: &[[f64; 3]]) -> Option<Pose> {
     let face = canonical();
     let (mut from, mut to, mut weights) = (Vec::new(), Vec::new(), Vec::new());
     for &(i, w) in &face.basis {
