@@ -82,8 +82,10 @@ const HAIR_GREY_CHROMA: f64 = 8.0;
 const HAIR_HUE: (f64, f64) = (35.0, 95.0);
 const HAIR_WARM_CHROMA: f64 = 32.0;
 
-/// Points where the forehead's skin is read (centre, glabella, either side).
-const FOREHEAD_REF: [usize; 4] = [151, 9, 108, 337];
+/// Just below the lower lids (the ring of skin a mask's top edge stays under) and between the
+/// eyes: where the skin is read for the lower face. The forehead is no reference for it: a fringe
+/// covers it on many faces.
+const UNDER_EYE_REF: [usize; 7] = [229, 230, 231, 449, 450, 451, 168];
 /// Points on the cheeks below the eyes, where the skin is read for the eyes and the brows.
 const CHEEK_REF: [usize; 4] = [50, 280, 101, 330];
 /// Nose, the skin around the mouth, the lips and the chin: what a mask or scarf covers.
@@ -158,13 +160,13 @@ pub fn measure(
 
     let r = (DISC * iod).max(1.5);
     let cheek = reference(img, lm, &CHEEK_REF, r);
-    let forehead = reference(img, lm, &FOREHEAD_REF, r);
     if let Some(cheek) = cheek {
         let eyes = eyes_luminance(img, lm, cheek[0]);
         (m.eye_luminance, m.eye_glare_pct, m.eye_contrast) =
             (eyes.lightness, eyes.glare_pct, eyes.contrast);
     }
-    if let Some(skin) = forehead.filter(|s| skin_like(*s)) {
+    let under_eyes = reference(img, lm, &UNDER_EYE_REF, r);
+    if let Some(skin) = under_eyes.filter(|s| skin_like(*s)) {
         let matches = LOWER_FACE
             .iter()
             .filter(|&&i| {

@@ -4,6 +4,7 @@
 //! missing. Expectations are what a careful human looking at the photo would agree with.
 
 mod framing;
+mod frontal;
 mod geometry;
 mod inputs;
 mod photos;
