@@ -20,12 +20,23 @@ use photocheck_core::{check, Context, Profile, Report};
 
 /// The photo folder, relative to this crate: <workspace>/../shared/photos/raw.
 fn photo_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/photos/raw")
+    shared_photos("raw")
+}
+
+/// A folder of ../shared/photos (`raw`, `frontal`), relative to this crate.
+fn shared_photos(folder: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/photos")
+        .join(folder)
 }
 
 /// The photo folder, or `None` after saying loudly that the test is skipped.
 fn photos_or_skip(test: &str) -> Option<PathBuf> {
-    let dir = photo_dir();
+    folder_or_skip(test, photo_dir())
+}
+
+/// `dir`, or `None` after saying loudly that the test is skipped.
+fn folder_or_skip(test: &str, dir: PathBuf) -> Option<PathBuf> {
     if dir.is_dir() {
         return Some(dir);
     }
