@@ -1194,7 +1194,7 @@ mod tests {
         assert_eq!(with(|l| l.net_yaw = None)[&RuleId::Pose], Status::Uncertain);
         // A neutral width with parted lips is not a neutral expression either.
         assert_eq!(
-            with(|l| l.mouth_gap = Some(0.045))[&RuleId::Expression],
+            with(|l| l.mouth_gap = Some(0.05))[&RuleId::Expression],
             Status::Uncertain
         );
         // Sunglasses: no white around the iris, dark openings.
