@@ -54,7 +54,7 @@ fn main() {
             })
             .collect()
     };
-    let archive = if wanted("archive_378x260") {
+    let archive = if wanted("archive_378x260") || wanted("face_models") {
         make(&ID_PHOTOS, archive_jpeg)
     } else {
         Vec::new()
@@ -143,7 +143,8 @@ fn main() {
     if wanted("phone_12mp") {
         summarise("phone_12mp", &phone, SUMMARY_RUNS_PHONE, &profile, &ctx);
     }
-    if wanted("face_models") {
+    // Beside the archive summary: what the looks' models cost within it.
+    if wanted("face_models") || wanted("archive_378x260") {
         face_models(&archive, &profile);
     }
 }
@@ -203,7 +204,7 @@ fn face_models(inputs: &[Input], profile: &Profile) {
         }
         let m = median_ms(times);
         total += m;
-        println!("summary face_models {name}: median {m:.2} ms per archive photo on one thread");
+        println!("summary face_models {name}: median {m:.3} ms per archive photo on one thread");
     }
     println!(
         "summary face_models together: {total:.2} ms per archive photo (the whole check, models \
