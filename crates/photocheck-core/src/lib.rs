@@ -619,20 +619,14 @@ fn judge_frame(
                 let seg = segmentation.as_ref().filter(|s| s.reliable);
                 measures.looks = Some(looks::measure(&image, &lm, geom.map(|g| g.crown_y), seg));
                 measures.points = Some(FacePoints::from_landmarks(&lm, scale, (ox, oy)));
-                measures.blendshapes = lm.blendshapes.as_ref().map(|b| {
-                    landmarks::blendshapes::NAMES
-                        .iter()
-                        .zip(&b.0)
-                        .map(|(n, &v)| ((*n).to_owned(), rules::round(v)))
-                        .collect()
-                });
-                measures.emotions = lm.emotion.as_ref().map(|p| {
-                    landmarks::models::EMOTIONS
-                        .iter()
-                        .zip(p)
-                        .map(|(n, &v)| ((*n).to_owned(), rules::round(v)))
-                        .collect()
-                });
+                measures.blendshapes = lm
+                    .blendshapes
+                    .as_ref()
+                    .map(|b| by_name(&landmarks::blendshapes::NAMES, &b.0));
+                measures.emotions = lm
+                    .emotion
+                    .as_ref()
+                    .map(|p| by_name(&landmarks::models::EMOTIONS, p));
                 found_landmarks = Some(lm);
             }
             Ok(None) => measures.looks_note = Some("the face mesh found no face features".into()),
@@ -740,6 +734,15 @@ fn judge_frame(
         upload: None,
     };
     (report, analysis)
+}
+
+/// A model's scores keyed by their names, rounded as reported values are.
+fn by_name(names: &[&str], scores: &[f64]) -> std::collections::BTreeMap<String, f64> {
+    names
+        .iter()
+        .zip(scores)
+        .map(|(n, &v)| ((*n).to_owned(), rules::round(v)))
+        .collect()
 }
 
 /// Crown-to-chin length as a multiple of rustface's face box height: at least / at most (the box runs
