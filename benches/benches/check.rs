@@ -5,9 +5,9 @@
 //! - `phone_12mp`: three of them blown up to 3024 x 4032 (q92), what a phone camera uploads.
 //! - `decode_only`: intake alone on the 12 MP JPEG, DCT-scaled (what `check` does) against a full-size
 //!   decode: the bench behind intake's decode-in-the-decoder trick.
-//! - `face_models`: on the archive photos, each model the looks added, run alone on the face the
-//!   mesh found (blendshapes, the canonical-face fit, 3DDFA_V2's head pose, the emotion classifier),
-//!   printed beside the whole check in the same run.
+//! - `stages`: on the archive photos, each stage of the check timed alone (decode, detect, segment,
+//!   mesh and eyes, each newer face model, measures and judging), beside the whole check in the same
+//!   run; `runtimes`: every face model on tract and on rten, the measurement behind the choice.
 //!
 //! Inputs are made from ../shared/photos/raw at start, in memory only. After criterion, a plain summary
 //! (median of per-photo medians, timed here with `Instant`) gives the one number a README can quote.
@@ -54,7 +54,7 @@ fn main() {
             })
             .collect()
     };
-    let archive = if wanted("archive_378x260") || wanted("face_models") {
+    let archive = if wanted("archive_378x260") || wanted("stages") {
         make(&ID_PHOTOS, archive_jpeg)
     } else {
         Vec::new()
@@ -143,73 +143,129 @@ fn main() {
     if wanted("phone_12mp") {
         summarise("phone_12mp", &phone, SUMMARY_RUNS_PHONE, &profile, &ctx);
     }
-    // Beside the archive summary: what the looks' models cost within it.
-    if wanted("face_models") || wanted("archive_378x260") {
-        face_models(&archive, &profile);
+    // Beside the archive summary: where its time goes, and each model on both runtimes.
+    if wanted("stages") || wanted("archive_378x260") {
+        stages(&archive, &profile, &ctx);
+    }
+    if wanted("runtimes") || wanted("archive_378x260") {
+        runtimes();
     }
 }
 
-/// Each model the looks added, timed alone per archive photo (median of runs, then the median over
-/// photos), with what they add up to: the cost of the new evidence beside the check it is part of.
-fn face_models(inputs: &[Input], profile: &Profile) {
+/// Median ms of `runs` calls of `f` (after one warm-up call).
+fn time_ms(runs: usize, f: &dyn Fn()) -> f64 {
+    f();
+    let mut t: Vec<f64> = (0..runs)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    median_ms(&mut t)
+}
+
+/// Where an archive photo's time goes: each stage of the check timed alone on every archive photo
+/// (median of runs, then the median over photos), beside the whole check in the same run. The face
+/// models are timed on the face the mesh found; "measures and judging" is what the whole check
+/// spends beyond the stages timed here.
+fn stages(inputs: &[Input], profile: &Profile, ctx: &Context) {
     use photocheck_core::landmarks::{self, blendshapes};
     use photocheck_core::{detect, geometry};
-    let mut stages: [(&str, Vec<f64>); 4] = [
-        ("blendshapes", Vec::new()),
-        ("canonical-face fit", Vec::new()),
-        ("3DDFA head pose", Vec::new()),
-        ("emotion", Vec::new()),
+    const NAMES: [&str; 10] = [
+        "decode",
+        "detect",
+        "segment",
+        "mesh and eyes",
+        "blendshapes",
+        "canonical-face fit",
+        "3DDFA head pose",
+        "emotion",
+        "measures and judging",
+        "whole check",
     ];
+    let mut times: [Vec<f64>; NAMES.len()] = Default::default();
+    let runs = SUMMARY_RUNS_ARCHIVE;
     for input in inputs {
         let Ok(decoded) = intake::decode(&input.jpeg, &profile.intake) else {
             continue;
         };
         let img = decoded.image;
         let faces = detect::detect(&geometry::to_gray(&img), &profile.detection).faces;
-        let Some(lm) = faces
-            .first()
-            .and_then(|f| landmarks::locate(&img, f).ok().flatten())
-        else {
+        let Some(face) = faces.first().copied() else {
+            continue;
+        };
+        let Some(lm) = landmarks::locate(&img, &face).ok().flatten() else {
             continue;
         };
         let extent = landmarks::extent(&lm.mesh);
-        let time = |f: &dyn Fn()| {
-            f(); // warm
-            let mut t: Vec<f64> = (0..SUMMARY_RUNS_ARCHIVE)
-                .map(|_| {
-                    let t = Instant::now();
-                    f();
-                    t.elapsed().as_secs_f64() * 1e3
-                })
-                .collect();
-            median_ms(&mut t)
-        };
-        stages[0].1.push(time(&|| {
+        let mut t = [0.0; NAMES.len()];
+        t[0] = time_ms(runs, &|| {
+            black_box(intake::decode(black_box(&input.jpeg), &profile.intake).ok());
+        });
+        t[1] = time_ms(runs, &|| {
+            black_box(detect::detect(&geometry::to_gray(black_box(&img)), &profile.detection));
+        });
+        t[2] = time_ms(runs, &|| {
+            black_box(geometry::segment(black_box(&img), &face));
+        });
+        t[4] = time_ms(runs, &|| {
             black_box(blendshapes::score(black_box(&lm)).ok());
-        }));
-        stages[1].1.push(time(&|| {
+        });
+        t[5] = time_ms(runs, &|| {
             black_box(landmarks::pose(black_box(&lm.mesh)));
-        }));
-        stages[2].1.push(time(&|| {
+        });
+        t[6] = time_ms(runs, &|| {
             black_box(landmarks::pose_net(black_box(&img), extent).ok());
-        }));
-        stages[3].1.push(time(&|| {
+        });
+        t[7] = time_ms(runs, &|| {
             black_box(landmarks::emotion(black_box(&img), extent).ok());
-        }));
-    }
-    let mut total = 0.0;
-    for (name, times) in &mut stages {
-        if times.is_empty() {
-            return;
+        });
+        // `locate` runs every face model whose answer the looks need; what the others above do not
+        // account for is the mesh and the eye model.
+        let located = time_ms(runs, &|| {
+            black_box(landmarks::locate(black_box(&img), &face).ok());
+        });
+        t[9] = time_ms(runs, &|| {
+            black_box(check(black_box(&input.jpeg), profile, ctx));
+        });
+        let models: f64 = t[4..8].iter().sum();
+        t[3] = (located - models).max(0.0);
+        t[8] = (t[9] - t[..8].iter().sum::<f64>()).max(0.0);
+        for (all, v) in times.iter_mut().zip(t) {
+            all.push(v);
         }
-        let m = median_ms(times);
-        total += m;
-        println!("summary face_models {name}: median {m:.3} ms per archive photo on one thread");
     }
-    println!(
-        "summary face_models together: {total:.2} ms per archive photo (the whole check, models \
-         included: see summary archive_378x260 above)"
-    );
+    if times[0].is_empty() {
+        return;
+    }
+    for (name, all) in NAMES.iter().zip(&mut times) {
+        println!(
+            "summary stages {name}: median {:.2} ms per archive photo on one thread",
+            median_ms(all)
+        );
+    }
+}
+
+/// Every face model on both pure-Rust runtimes, on one fixed input, one after the other: the
+/// measurement behind `models::Which::runtime`.
+fn runtimes() {
+    use photocheck_core::landmarks::models::{run_on, Runtime, Which};
+    for which in Which::ALL {
+        let len: usize = which.shape().iter().product();
+        let input: Vec<f32> = (0..len).map(|i| (i * 7 % 256) as f32 / 255.0).collect();
+        let [tract, rten] = [Runtime::Tract, Runtime::Rten].map(|runtime| {
+            time_ms(SUMMARY_RUNS_ARCHIVE, &|| {
+                black_box(run_on(which, runtime, black_box(&input)).ok());
+            })
+        });
+        let chosen = which.runtime();
+        println!(
+            "summary runtimes {}: tract {tract:.2} ms, rten {rten:.2} ms (median of {} runs); runs on {chosen:?}",
+            which.name(),
+            SUMMARY_RUNS_ARCHIVE
+        );
+    }
 }
 
 /// Whether a group can match the filters given on the command line (criterion applies them itself;

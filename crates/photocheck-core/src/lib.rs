@@ -162,6 +162,10 @@ pub struct Measures {
     /// Why the looks could not be measured, when they could not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub looks_note: Option<String>,
+    /// Face models not run on this photo, by name, with why: their answer could not have changed
+    /// the judgement of the look they serve.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub models_not_run: std::collections::BTreeMap<String, String>,
 }
 
 /// The landmarks a reviewer sees drawn: eye contours and irises, lips, chin and nose, original px.
@@ -615,9 +619,12 @@ fn judge_frame(
         measures.background = measure::background(&image, &seg, &profile.background);
         segmentation = Some(seg);
         match located {
-            Ok(Some(lm)) => {
+            Ok(Some(mut lm)) => {
                 let seg = segmentation.as_ref().filter(|s| s.reliable);
-                measures.looks = Some(looks::measure(&image, &lm, geom.map(|g| g.crown_y), seg));
+                let crown_y = geom.map(|g| g.crown_y);
+                run_deciding_models(&image, &mut lm, &mut measures, profile, |lm| {
+                    looks::measure(&image, lm, crown_y, seg)
+                });
                 measures.points = Some(FacePoints::from_landmarks(&lm, scale, (ox, oy)));
                 measures.blendshapes = lm
                     .blendshapes
@@ -885,6 +892,11 @@ pub(crate) fn look_rule(id: RuleId, measures: &Measures, profile: &Profile) -> R
         );
         r.code = Some(rules::reason_code(id, None).into());
     }
+    // Without the second estimate the value is only the fit's floor: it can fail, never pass.
+    if id == RuleId::Pose && r.status != Status::Fail && pose_net(&m).is_none() {
+        r = uncertain(r, "the head pose has one estimate, not two");
+        r.code = Some(rules::reason_code(id, None).into());
+    }
     // Each gate below only ever lowers a pass: a look passes on positive evidence alone. The side
     // picks the reason code (`None`: the look could not be judged).
     let doubt = if r.status != Status::Pass {
@@ -952,14 +964,72 @@ pub(crate) fn look_rule(id: RuleId, measures: &Measures, profile: &Profile) -> R
 /// estimates were made.
 pub(crate) fn pose_value(m: &LookMeasures, looks: &profile::Looks) -> Option<f64> {
     let fit = [m.yaw?, m.pitch?, m.roll?];
-    let net = [m.net_yaw?, m.net_pitch?, m.net_roll?];
+    let net = pose_net(m);
     (0..3)
         .map(|k| {
             let a = fit[k] - looks.pose_offset[k];
-            let b = net[k] - looks.pose_net_offset[k];
-            (a.abs().max(b.abs()) + (a - b).abs()) / looks.pose_limits[k].max(1e-6)
+            let worst = match net {
+                Some(net) => {
+                    let b = net[k] - looks.pose_net_offset[k];
+                    a.abs().max(b.abs()) + (a - b).abs()
+                }
+                // The second estimate was not made: the fit alone is a floor of the value.
+                None => a.abs(),
+            };
+            worst / looks.pose_limits[k].max(1e-6)
         })
         .reduce(f64::max)
+}
+
+fn pose_net(m: &LookMeasures) -> Option<[f64; 3]> {
+    Some([m.net_yaw?, m.net_pitch?, m.net_roll?])
+}
+
+/// Runs the two face models that only confirm a look, 3DDFA's head pose and the emotion
+/// classifier, where their answer can change that look's judgement, and leaves the looks measured
+/// in `measures`. Neither can change it when the look cannot pass on the rest of the evidence: the
+/// fitted pose alone beyond the fail bound fails the pose whatever the second estimate says (the
+/// judged value is at least the fit's angle), and the emotion vote is the expression's last gate.
+/// What was not run is named in `measures.models_not_run`; judging the report again gives the same.
+fn run_deciding_models(
+    image: &RgbImage,
+    lm: &mut Landmarks,
+    measures: &mut Measures,
+    profile: &Profile,
+    measure: impl Fn(&Landmarks) -> LookMeasures,
+) {
+    let mut m = measure(lm);
+    let pose_limit = profile.rules.get(RuleId::Pose).expect("every look has limits");
+    let fit_fails = pose_value(&m, &profile.looks)
+        .is_some_and(|v| rules::judge(rules::round(v), pose_limit).0 == Status::Fail);
+    if fit_fails {
+        measures.models_not_run.insert(
+            "head pose (3DDFA)".into(),
+            "the fitted head pose alone is beyond the pose limit".into(),
+        );
+    } else {
+        match lm.estimate_pose_net(image) {
+            Ok(()) => m = measure(lm),
+            Err(e) => measures.looks_note = Some(e.to_string()),
+        }
+    }
+    // The expression as it would be judged with the emotion classifier voting neutral.
+    measures.looks = Some(LookMeasures {
+        emotion_happy: Some(0.0),
+        ..m
+    });
+    if look_rule(RuleId::Expression, measures, profile).status == Status::Pass {
+        match lm.classify_emotion(image) {
+            Ok(()) => m.emotion_happy = looks::emotion_happy(lm),
+            Err(e) => measures.looks_note = Some(e.to_string()),
+        }
+    } else {
+        measures.models_not_run.insert(
+            "emotion".into(),
+            "the expression cannot pass on the other evidence".into(),
+        );
+    }
+    measures.looks = Some(m);
 }
 
 /// One person: pass. None, or several people of comparable size: unusable beyond doubt.

@@ -93,6 +93,14 @@ const LOWER_FACE: [usize; 12] = [1, 4, 164, 0, 17, 18, 199, 175, 205, 425, 57, 2
 /// Lips: matched as skin or lip colour (redder than the skin).
 const LIPS: [usize; 2] = [0, 17];
 
+/// The emotion classifier's p(happy), when it ran.
+pub(crate) fn emotion_happy(lm: &Landmarks) -> Option<f64> {
+    let happy = crate::landmarks::models::EMOTIONS
+        .iter()
+        .position(|e| *e == "happy")?;
+    lm.emotion.as_ref()?.get(happy).copied()
+}
+
 /// `seg`, when reliable, keeps the background out of the band above the forehead (the head's dome
 /// leaves background in the band's corners, which is neither hair nor cloth).
 pub fn measure(
@@ -116,16 +124,7 @@ pub fn measure(
         m.blink = Some(b.either("eyeBlink"));
         m.jaw_open = Some(b.get("jawOpen"));
     }
-    m.emotion_happy = lm
-        .emotion
-        .as_ref()
-        .and_then(|p| {
-            crate::landmarks::models::EMOTIONS
-                .iter()
-                .position(|e| *e == "happy")
-                .and_then(|i| p.get(i))
-        })
-        .copied();
+    m.emotion_happy = emotion_happy(lm);
     if iod < 8.0 {
         return m;
     }

@@ -319,6 +319,7 @@ pub fn note_zh(note: &str) -> Option<&'static str> {
         "the mouth is not closed" => "嘴未闭合",
         "the emotion classifier reads a smile" => "表情模型判断为微笑",
         "glare over the eyes" => "眼部有反光",
+        "the head pose has one estimate, not two" => "头部姿态只有一个估计，无法确认",
         "the eyes look dark (tinted lenses?)" => "眼部偏暗（可能为有色镜片）",
         _ => return None,
     })

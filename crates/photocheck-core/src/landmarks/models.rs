@@ -1,10 +1,12 @@
-//! The two MediaPipe models (ONNX, converted once from the `mediapipe` 0.10.21 wheel; models/README.md),
-//! embedded in the binary and run with tract.
+//! The face models (ONNX, converted once from their registry packages; models/README.md), embedded
+//! in the binary. This module owns the runtimes: each model runs on the pure-Rust runtime that ran it
+//! fastest here (`Which::runtime`; `cargo bench -p benches --bench check -- runtimes` measures every
+//! model on both, side by side), and the rest of the engine never sees which.
 //!
-//! Each model is parsed and optimised once per process and shared by every thread (the plan is
-//! immutable). Run states (the scratch buffers) are pooled, not kept per thread: a pool holds at most
-//! as many as ran at once, and a thread-local state cannot be dropped at thread exit (tract's own
-//! thread-locals are already gone by then).
+//! Each model is parsed and optimised once per process and shared by every thread. tract's run
+//! states (the scratch buffers) are pooled, not kept per thread: a pool holds at most as many as ran
+//! at once, and a thread-local state cannot be dropped at thread exit (tract's own thread-locals are
+//! already gone by then). rten keeps no state between runs.
 
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -47,29 +49,16 @@ pub struct ModelError {
     message: String,
 }
 
-fn load(bytes: &[u8], shape: &[usize]) -> TractResult<Arc<Plan>> {
-    onnx()
-        .model_for_read(&mut std::io::Cursor::new(bytes))?
-        .with_input_fact(0, f32::fact(shape).into())?
-        .into_optimized()?
-        .into_runnable()
-}
-
-fn plan(which: Which) -> &'static Arc<Plan> {
-    static PLANS: [OnceLock<Arc<Plan>>; Which::COUNT] = [const { OnceLock::new() }; Which::COUNT];
-    let bytes = match which {
-        Which::Mesh => MESH_ONNX,
-        Which::Eye => EYE_ONNX,
-        Which::Blendshapes => BLENDSHAPES_ONNX,
-        Which::HeadPose => HEAD_POSE_ONNX,
-        Which::Emotion => EMOTION_ONNX,
-    };
-    PLANS[which as usize]
-        .get_or_init(|| load(bytes, &which.shape()).expect("the embedded models load (tested)"))
-}
-
+/// The pure-Rust runtimes the engine can run a model on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Which {
+pub enum Runtime {
+    Tract,
+    Rten,
+}
+
+/// The embedded models.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Which {
     Mesh,
     Eye,
     Blendshapes,
@@ -79,8 +68,15 @@ enum Which {
 
 impl Which {
     const COUNT: usize = 5;
+    pub const ALL: [Which; Which::COUNT] = [
+        Which::Mesh,
+        Which::Eye,
+        Which::Blendshapes,
+        Which::HeadPose,
+        Which::Emotion,
+    ];
 
-    fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             Which::Mesh => "face mesh",
             Which::Eye => "eye",
@@ -90,7 +86,28 @@ impl Which {
         }
     }
 
-    fn shape(self) -> Vec<usize> {
+    /// The runtime each model runs on: the faster one in the `runtimes` bench (one thread, median
+    /// ms, tract / rten, 2026-12-07): eye 6.2 / 3.9, blendshapes 1.4 / 1.2, 3DDFA 3.0 / 3.9,
+    /// emotion 3.1 / 4.1; the mesh is a tie (6.3) and stays on tract, which has run it longest.
+    pub fn runtime(self) -> Runtime {
+        match self {
+            Which::Eye | Which::Blendshapes => Runtime::Rten,
+            Which::Mesh | Which::HeadPose | Which::Emotion => Runtime::Tract,
+        }
+    }
+
+    fn bytes(self) -> &'static [u8] {
+        match self {
+            Which::Mesh => MESH_ONNX,
+            Which::Eye => EYE_ONNX,
+            Which::Blendshapes => BLENDSHAPES_ONNX,
+            Which::HeadPose => HEAD_POSE_ONNX,
+            Which::Emotion => EMOTION_ONNX,
+        }
+    }
+
+    /// The input's shape (NHWC in [0, 1] for the images unless the model's function says otherwise).
+    pub fn shape(self) -> Vec<usize> {
         match self {
             Which::Mesh => vec![1, MESH_SIDE, MESH_SIDE, 3],
             Which::Eye => vec![1, EYE_SIDE, EYE_SIDE, 3],
@@ -99,17 +116,41 @@ impl Which {
             Which::Emotion => vec![1, EMOTION_SIDE, EMOTION_SIDE, 1],
         }
     }
+
+    fn error(self, message: impl std::fmt::Display) -> ModelError {
+        ModelError {
+            model: self.name(),
+            message: message.to_string(),
+        }
+    }
+}
+
+fn tract_plan(which: Which) -> &'static Arc<Plan> {
+    static PLANS: [OnceLock<Arc<Plan>>; Which::COUNT] = [const { OnceLock::new() }; Which::COUNT];
+    PLANS[which as usize].get_or_init(|| {
+        let load = || -> TractResult<Arc<Plan>> {
+            onnx()
+                .model_for_read(&mut std::io::Cursor::new(which.bytes()))?
+                .with_input_fact(0, f32::fact(which.shape()).into())?
+                .into_optimized()?
+                .into_runnable()
+        };
+        load().expect("the embedded models load in tract (tested)")
+    })
+}
+
+fn rten_model(which: Which) -> &'static rten::Model {
+    static MODELS: [OnceLock<rten::Model>; Which::COUNT] = [const { OnceLock::new() }; Which::COUNT];
+    MODELS[which as usize].get_or_init(|| {
+        rten::Model::load_static_slice(which.bytes())
+            .expect("the embedded models load in rten (tested)")
+    })
 }
 
 static POOLS: [Mutex<Vec<State>>; Which::COUNT] = [const { Mutex::new(Vec::new()) }; Which::COUNT];
 
-/// Runs one model on its input (NHWC in [0, 1] for the images); every output flattened, in the
-/// model's output order.
-fn run(which: Which, input: &[f32]) -> Result<Vec<Vec<f32>>, ModelError> {
-    let err = |e: TractError| ModelError {
-        model: which.name(),
-        message: format!("{e:#}"),
-    };
+fn run_tract(which: Which, input: &[f32]) -> Result<Vec<Vec<f32>>, ModelError> {
+    let err = |e: TractError| which.error(format!("{e:#}"));
     let tensor = Tensor::from_shape(&which.shape(), input).map_err(err)?;
     let pool = &POOLS[which as usize];
     // A poisoned pool only means another thread panicked while holding the lock; the states in it
@@ -117,7 +158,7 @@ fn run(which: Which, input: &[f32]) -> Result<Vec<Vec<f32>>, ModelError> {
     let pooled = pool.lock().unwrap_or_else(|p| p.into_inner()).pop();
     let mut state = match pooled {
         Some(state) => state,
-        None => plan(which).spawn().map_err(err)?,
+        None => tract_plan(which).spawn().map_err(err)?,
     };
     let outputs = state.run(tvec!(tensor.into())).map_err(err)?;
     let flat = outputs
@@ -130,6 +171,47 @@ fn run(which: Which, input: &[f32]) -> Result<Vec<Vec<f32>>, ModelError> {
         .collect();
     pool.lock().unwrap_or_else(|p| p.into_inner()).push(state);
     flat
+}
+
+fn run_rten(which: Which, input: &[f32]) -> Result<Vec<Vec<f32>>, ModelError> {
+    let shape = which.shape();
+    if input.len() != shape.iter().product::<usize>() {
+        return Err(which.error(format!(
+            "input of {} values for shape {shape:?}",
+            input.len()
+        )));
+    }
+    let model = rten_model(which);
+    let &input_id = model
+        .input_ids()
+        .first()
+        .ok_or_else(|| which.error("no input"))?;
+    let tensor = rten_tensor::Tensor::from_data(&shape, input.to_vec());
+    // rten runs on its own thread pool (one thread per physical core), beside the callers' threads.
+    let outputs = model
+        .run(vec![(input_id, tensor.into())], model.output_ids(), None)
+        .map_err(|e| which.error(e))?;
+    outputs
+        .into_iter()
+        .map(|v| {
+            v.into_tensor::<f32>()
+                .map(|t| t.into_data())
+                .ok_or_else(|| which.error("an output is not f32"))
+        })
+        .collect()
+}
+
+/// Runs one model on its input on the given runtime; every output flattened, in the model's output
+/// order. Public for the benchmark that compares the runtimes; the engine calls `run`.
+pub fn run_on(which: Which, runtime: Runtime, input: &[f32]) -> Result<Vec<Vec<f32>>, ModelError> {
+    match runtime {
+        Runtime::Tract => run_tract(which, input),
+        Runtime::Rten => run_rten(which, input),
+    }
+}
+
+fn run(which: Which, input: &[f32]) -> Result<Vec<Vec<f32>>, ModelError> {
+    run_on(which, which.runtime(), input)
 }
 
 /// MediaPipe's blendshape model: 146 points (x, y in photo px, in the order of
@@ -207,10 +289,7 @@ pub fn eye(input: &[f32]) -> Result<EyeOutput, ModelError> {
 }
 
 fn shape_error(which: Which) -> ModelError {
-    ModelError {
-        model: which.name(),
-        message: "unexpected output shapes".into(),
-    }
+    which.error("unexpected output shapes")
 }
 
 fn sigmoid(x: f32) -> f32 {
@@ -255,26 +334,30 @@ mod tests {
             .fold(0.0, f32::max)
     }
 
+    const RUNTIMES: [Runtime; 2] = [Runtime::Tract, Runtime::Rten];
+
     #[test]
-    fn tract_matches_the_reference_outputs_of_both_models() {
+    fn both_runtimes_match_the_reference_outputs_of_the_mediapipe_models() {
         // onnxruntime's outputs, written by convert.py; onnxruntime was within 1.2e-4 of TFLite.
         let cases = [
             (Which::Mesh, "face_landmark", 1e-3_f32),
             (Which::Eye, "iris_landmark", 1e-3_f32),
         ];
-        for (which, name, tolerance) in cases {
-            let outputs = run(which, &reference_input(which.shape()[1])).unwrap();
-            assert_eq!(outputs.len(), 2, "{name}");
-            for (i, got) in outputs.iter().enumerate() {
-                let want = reference_output(&format!("{name}.output{i}.f32"));
-                let diff = max_diff(got, &want);
-                assert!(diff < tolerance, "{name} output {i}: max diff {diff}");
+        for runtime in RUNTIMES {
+            for (which, name, tolerance) in cases {
+                let outputs = run_on(which, runtime, &reference_input(which.shape()[1])).unwrap();
+                assert_eq!(outputs.len(), 2, "{name} on {runtime:?}");
+                for (i, got) in outputs.iter().enumerate() {
+                    let want = reference_output(&format!("{name}.output{i}.f32"));
+                    let diff = max_diff(got, &want);
+                    assert!(diff < tolerance, "{name} output {i} on {runtime:?}: max diff {diff}");
+                }
             }
         }
     }
 
     #[test]
-    fn tract_matches_the_reference_outputs_of_the_face_models() {
+    fn both_runtimes_match_the_reference_outputs_of_the_face_models() {
         // Inputs as models/reference/README.md defines them; outputs are onnxruntime's.
         let emotion: Vec<f32> = (0..64 * 64)
             .map(|i| ((i % 64 * 3 + i / 64 * 5) % 256) as f32 / 255.0)
@@ -294,22 +377,28 @@ mod tests {
             (Which::HeadPose, "head_pose", pose, 1e-3_f32),
             (Which::Blendshapes, "face_blendshapes", points, 1e-4_f32),
         ];
-        for (which, name, input, tolerance) in cases {
-            let outputs = run(which, &input).unwrap();
-            let want = reference_output(&format!("{name}.output0.f32"));
-            assert_eq!(outputs[0].len(), want.len(), "{name}");
-            let diff = outputs[0]
-                .iter()
-                .zip(&want)
-                .map(|(a, b)| (a - b).abs() / b.abs().max(1e-3))
-                .fold(0.0, f32::max);
-            assert!(diff < tolerance, "{name}: max diff {diff}");
+        for runtime in RUNTIMES {
+            for (which, name, input, tolerance) in &cases {
+                let outputs = run_on(*which, runtime, input).unwrap();
+                let want = reference_output(&format!("{name}.output0.f32"));
+                assert_eq!(outputs[0].len(), want.len(), "{name} on {runtime:?}");
+                let diff = outputs[0]
+                    .iter()
+                    .zip(&want)
+                    .map(|(a, b)| (a - b).abs() / b.abs().max(1e-3))
+                    .fold(0.0, f32::max);
+                assert!(diff < *tolerance, "{name} on {runtime:?}: max diff {diff}");
+            }
         }
     }
 
     #[test]
     fn a_wrongly_sized_input_is_an_error_not_a_panic() {
-        assert!(run(Which::Eye, &[0.5; 10]).is_err());
+        for runtime in RUNTIMES {
+            for which in Which::ALL {
+                assert!(run_on(which, runtime, &[0.5; 10]).is_err(), "{which:?} {runtime:?}");
+            }
+        }
         assert!(mesh(&[0.0; 3]).is_err());
     }
 }
