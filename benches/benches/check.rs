@@ -11,7 +11,8 @@
 //!
 //! Inputs are made from ../shared/photos/raw at start, in memory only. After criterion, a plain summary
 //! (median of per-photo medians, timed here with `Instant`) gives the one number a README can quote.
-//! Run: `cargo bench -p benches --bench check` (a filter after `--` picks groups, e.g. `-- phone`).
+//! Run: `cargo bench -p benches --bench check` (a filter after `--` picks groups, e.g. `-- phone`,
+//! or `-- 'stages|runtimes'`).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -291,10 +292,12 @@ fn wanted(group: &str) -> bool {
             args.next(); // the option's value, e.g. --save-baseline NAME
         }
     }
+    // Criterion takes one filter, a regex: `stages|runtimes` picks both.
     filters.is_empty()
         || filters
             .iter()
-            .any(|f| group.contains(f.as_str()) || f.starts_with(group))
+            .flat_map(|f| f.split('|'))
+            .any(|f| group.contains(f) || f.starts_with(group))
 }
 
 /// Prints the median over photos of each photo's median `check` time.

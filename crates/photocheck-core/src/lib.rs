@@ -364,7 +364,7 @@ pub fn analyse(bytes: &[u8], profile: &Profile, ctx: &Context) -> (Report, Optio
     };
     let image = std::mem::take(&mut decoded.image);
     let whole = Crop::whole(decoded.width, decoded.height);
-    let (mut report, mut analysis) = judge_frame(image, whole, &decoded, profile, ctx);
+    let (mut report, mut analysis) = judge_frame(image, whole, &decoded, profile, ctx, None);
     let mut framing = FramingReport {
         mode: framing::Mode::AsSubmitted,
         crop: whole,
@@ -385,8 +385,9 @@ pub fn analyse(bytes: &[u8], profile: &Profile, ctx: &Context) -> (Report, Optio
             Ok(crop) if crop.w >= whole.w - 1.0 && crop.h >= whole.h - 1.0 => {}
             Ok(crop) => match cut(bytes, &decoded, crop, profile) {
                 Ok(image) => {
+                    let prior = Prior::in_crop(&report, &analysis, crop, &image);
                     let (framed, mut framed_analysis) =
-                        judge_frame(image, crop, &decoded, profile, ctx);
+                        judge_frame(image, crop, &decoded, profile, ctx, Some(prior));
                     framed_analysis.upload = Some((analysis.image, analysis.scale));
                     framing = FramingReport {
                         mode: framing::Mode::Framed,
@@ -473,20 +474,74 @@ fn cut(
     ))
 }
 
+/// What the upload's judgement found that its crop's judgement reuses: the faces and the face
+/// models' landmarks (or why there are none), mapped into the crop's analysis image.
+struct Prior {
+    detections: detect::Detections,
+    landmarks: Result<Option<Landmarks>, String>,
+}
+
+impl Prior {
+    fn in_crop(report: &Report, upload: &Analysis, crop: Crop, image: &RgbImage) -> Prior {
+        // Upload analysis px -> upload px -> the crop's analysis px.
+        let (su, sc) = (upload.scale, crop.h / f64::from(image.height()));
+        let to = |[x, y]: [f64; 2]| [(x * su - crop.x) / sc, (y * su - crop.y) / sc];
+        let k = su / sc;
+        let (w, h) = (f64::from(image.width()), f64::from(image.height()));
+        let faces = upload
+            .faces
+            .iter()
+            .map(|f| {
+                let [x, y] = to([f.x, f.y]);
+                FaceBox {
+                    x,
+                    y,
+                    w: f.w * k,
+                    h: f.h * k,
+                    ..*f
+                }
+            })
+            // A face whose centre the crop leaves out is not in the judged photo.
+            .filter(|f| {
+                let (cx, cy) = (f.x + f.w / 2.0, f.y + f.h / 2.0);
+                (0.0..w).contains(&cx) && (0.0..h).contains(&cy)
+            })
+            .collect();
+        let landmarks = match (&upload.landmarks, &report.measures.looks_note) {
+            (Some(lm), _) => Ok(Some(lm.mapped(to, k))),
+            (None, Some(note)) if report.measures.looks.is_none() => Err(note.clone()),
+            (None, _) => Ok(None),
+        };
+        Prior {
+            detections: detect::Detections {
+                faces,
+                fine_pass: report.measures.fine_pass,
+            },
+            landmarks,
+        }
+    }
+}
+
 /// Judges `image`, which shows the part `frame` of the upright upload, as a photo of its own. Every
 /// coordinate in the report is in upload px; every mm is of this frame.
+/// With a `prior`, the faces and the landmarks are the upload's, mapped into `image`: the face
+/// models ran once, on the upload.
 fn judge_frame(
     image: RgbImage,
     frame: Crop,
     decoded: &intake::Decoded,
     profile: &Profile,
     ctx: &Context,
+    prior: Option<Prior>,
 ) -> (Report, Analysis) {
     let started = Instant::now();
     let (ah, scale) = (image.height() as f64, frame.h / image.height() as f64);
     let (ox, oy) = (frame.x, frame.y);
     let gray = geometry::to_gray(&image);
-    let detections = detect::detect(&gray, &profile.detection);
+    let (detections, prior_landmarks) = match prior {
+        Some(p) => (p.detections, Some(p.landmarks)),
+        None => (detect::detect(&gray, &profile.detection), None),
+    };
     let main = detections.faces.first().copied();
     let persons = match main {
         Some(m) => detections
@@ -536,7 +591,10 @@ fn judge_frame(
             )),
         }
         // The mesh first: its chin point places the chin better than the edge search.
-        let located = landmarks::locate(&image, &face);
+        let located = match prior_landmarks {
+            Some(found) => found,
+            None => landmarks::locate(&image, &face).map_err(|e| e.to_string()),
+        };
         let mesh_chin = located
             .as_ref()
             .ok()
@@ -1002,7 +1060,9 @@ fn run_deciding_models(
     let pose_limit = profile.rules.get(RuleId::Pose).expect("every look has limits");
     let fit_fails = pose_value(&m, &profile.looks)
         .is_some_and(|v| rules::judge(rules::round(v), pose_limit).0 == Status::Fail);
-    if fit_fails {
+    if lm.pose_net.is_some() {
+        // Already run (a framed photo's landmarks are its upload's).
+    } else if fit_fails {
         measures.models_not_run.insert(
             "head pose (3DDFA)".into(),
             "the fitted head pose alone is beyond the pose limit".into(),
@@ -1018,7 +1078,9 @@ fn run_deciding_models(
         emotion_happy: Some(0.0),
         ..m
     });
-    if look_rule(RuleId::Expression, measures, profile).status == Status::Pass {
+    if lm.emotion.is_some() {
+        m.emotion_happy = looks::emotion_happy(lm);
+    } else if look_rule(RuleId::Expression, measures, profile).status == Status::Pass {
         match lm.classify_emotion(image) {
             Ok(()) => m.emotion_happy = looks::emotion_happy(lm),
             Err(e) => measures.looks_note = Some(e.to_string()),

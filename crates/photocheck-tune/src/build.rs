@@ -470,6 +470,8 @@ pub fn build(
         photos: Some(PathBuf::from(".")),
         // The derived labels carry the source's unjudged rules row by row.
         judged: None,
+        // Album photos: each carries its EXIF capture date (`taken`).
+        channel: None,
     };
     SampleSet::write_labels(&options.out, &info, &samples)?;
     Ok(summary)

@@ -35,25 +35,27 @@ pub fn check_sets(
     ctx: &Context,
     tick: impl Fn() + Sync,
 ) -> Result<Vec<Checked>, ReadError> {
-    let jobs: Vec<(String, PathBuf, &Label)> = sets
+    let jobs: Vec<(String, PathBuf, &Label, Context)> = sets
         .iter()
         .flat_map(|set| {
+            let ctx = set.info.channel.map_or(*ctx, |c| ctx.via(c));
             set.samples.iter().map(move |s| {
                 (
                     format!("{}/{}", set.info.name, s.file),
                     s.path.clone(),
                     &s.label,
+                    ctx,
                 )
             })
         })
         .collect();
     jobs.into_par_iter()
-        .map(|(id, path, label)| {
+        .map(|(id, path, label, ctx)| {
             let bytes = std::fs::read(&path).map_err(|source| ReadError {
                 path: path.clone(),
                 source,
             })?;
-            let report = check_one(&bytes, profile, ctx);
+            let report = check_one(&bytes, profile, &ctx);
             tick();
             Ok(Checked {
                 id,

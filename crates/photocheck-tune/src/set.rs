@@ -57,6 +57,10 @@ pub struct SetInfo {
     /// as kept: rules not listed here are unjudged on every row, unless the row breaks them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub judged: Option<Vec<RuleId>>,
+    /// How the set's photos came (`camera`, `album`, `stored`), which decides what their age needs
+    /// as evidence; default the check's own (album: the EXIF capture date).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<photocheck_core::Channel>,
 }
 
 /// Ground truth for one photo.

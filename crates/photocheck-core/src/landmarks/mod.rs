@@ -241,6 +241,32 @@ pub fn locate(img: &RgbImage, face: &FaceBox) -> Result<Option<Landmarks>, model
 }
 
 impl Landmarks {
+    /// The same landmarks in another image of the same scene: `to` maps a point, and lengths scale
+    /// by `k` (the new image's px per old px). Angles and scores are the face's own and stay.
+    pub fn mapped(&self, to: impl Fn([f64; 2]) -> [f64; 2], k: f64) -> Landmarks {
+        let eye = |e: &Eye| Eye {
+            lids: e.lids.iter().map(|&p| to(p)).collect(),
+            iris: to(e.iris),
+            iris_radius: e.iris_radius * k,
+            iris_points: e.iris_points.iter().map(|&p| to(p)).collect(),
+            ..e.clone()
+        };
+        let [cx, cy] = to([self.crop[0], self.crop[1]]);
+        Landmarks {
+            mesh: self
+                .mesh
+                .iter()
+                .map(|p| {
+                    let [x, y] = to([p[0], p[1]]);
+                    [x, y, p[2] * k]
+                })
+                .collect(),
+            eyes: [self.eyes[0].as_ref().map(eye), self.eyes[1].as_ref().map(eye)],
+            crop: [cx, cy, self.crop[2] * k, self.crop[3]],
+            ..self.clone()
+        }
+    }
+
     /// Runs 3DDFA_V2's head pose, the second pose estimate, on these landmarks' face. Not part of
     /// `locate`: the engine runs it only where its answer can change the pose's judgement.
     pub fn estimate_pose_net(&mut self, img: &RgbImage) -> Result<(), models::ModelError> {

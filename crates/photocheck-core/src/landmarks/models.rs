@@ -174,6 +174,21 @@ fn run_tract(which: Which, input: &[f32]) -> Result<Vec<Vec<f32>>, ModelError> {
 }
 
 fn run_rten(which: Which, input: &[f32]) -> Result<Vec<Vec<f32>>, ModelError> {
+    // rten runs on a rayon pool of its own. A worker of another rayon pool (tune's, batch's) that
+    // waits for it runs its own pool's other jobs meanwhile (rayon's work stealing): more checks
+    // nested on one stack, and a deadlock when one of them waits for the model this thread is still
+    // loading (seen: tune hung on its first photos). A plain thread waits without stealing.
+    if rayon::current_thread_index().is_some() {
+        return std::thread::scope(|s| {
+            s.spawn(|| run_rten_here(which, input))
+                .join()
+                .unwrap_or_else(|_| Err(which.error("the model run panicked")))
+        });
+    }
+    run_rten_here(which, input)
+}
+
+fn run_rten_here(which: Which, input: &[f32]) -> Result<Vec<Vec<f32>>, ModelError> {
     let shape = which.shape();
     if input.len() != shape.iter().product::<usize>() {
         return Err(which.error(format!(

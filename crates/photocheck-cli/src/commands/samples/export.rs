@@ -80,6 +80,8 @@ pub fn run(args: ExportArgs) -> Result<()> {
         ),
         photos: None,
         judged: None,
+        // Submissions came by every channel; the set has one, so the check's default (album) stands.
+        channel: None,
     };
     SampleSet::write_labels(&args.out, &info, &samples)?;
     let rejected = samples.iter().filter(|s| !s.label.compliant).count();
