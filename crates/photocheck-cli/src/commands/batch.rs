@@ -7,13 +7,13 @@ use std::io::{BufWriter, Write};
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::Instant;
 
 use anyhow::{Context as _, Result};
 use clap::Args;
 use photocheck_core::{Channel, Context, Decision, Profile};
-use rayon::prelude::*;
 
 use super::{create_overlay_dir, exit_status, progress_bar, today};
 use crate::photo::{self, Line};
@@ -78,33 +78,35 @@ pub fn run(args: BatchArgs, profile: &Profile) -> Result<ExitCode> {
         None => None,
     };
     let mut sink = BufWriter::new(sink);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(args.jobs.map_or(0, NonZeroUsize::get))
-        .build()
-        .context("cannot start the worker threads")?;
-    let threads = pool.current_num_threads();
+    // Plain threads, not a rayon pool: the engine's rten models run on rten's own pool, and a rayon
+    // worker waiting for another pool runs its own queue meanwhile (landmarks::models).
+    let threads = args.jobs.map_or_else(
+        || std::thread::available_parallelism().map_or(1, NonZeroUsize::get),
+        NonZeroUsize::get,
+    );
     let bar = progress_bar(files.len() as u64);
     let ctx = today().via(args.channel);
 
     let mut summary = Summary::default();
     let mut any_overlay_failed = false;
     let (tx, rx) = mpsc::channel::<(usize, Done)>();
+    let next_file = AtomicUsize::new(0);
     let written: Result<()> = std::thread::scope(|scope| {
-        let (files, overlays, ctx) = (&files, &overlays, &ctx);
-        scope.spawn(move || {
-            pool.install(|| {
-                files
-                    .par_iter()
-                    .enumerate()
-                    .try_for_each_with(tx, |tx, (i, path)| {
-                        let overlay = overlays.as_ref().map(|o| o[i].as_path());
-                        tx.send((i, check_one(path, profile, ctx, overlay)))
-                    })
-            })
-            // Sending fails only once the writer has given up (its error is reported); stopping the
-            // remaining checks is all there is to do.
-            .ok();
-        });
+        let (files, overlays, ctx, next_file) = (&files, &overlays, &ctx, &next_file);
+        for _ in 0..threads {
+            let tx = tx.clone();
+            scope.spawn(move || loop {
+                let i = next_file.fetch_add(1, Ordering::Relaxed);
+                let Some(path) = files.get(i) else { break };
+                let overlay = overlays.as_ref().map(|o| o[i].as_path());
+                // Sending fails only once the writer has given up (its error is reported);
+                // stopping the remaining checks is all there is to do.
+                if tx.send((i, check_one(path, profile, ctx, overlay))).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(tx);
         // Lines leave in file-name order whatever order the photos finish in.
         let mut pending = BTreeMap::new();
         let mut next = 0;

@@ -180,15 +180,26 @@ fn run_rten(which: Which, input: &[f32]) -> Result<Vec<Vec<f32>>, ModelError> {
     // loading (seen: tune hung on its first photos). A plain thread waits without stealing.
     if rayon::current_thread_index().is_some() {
         return std::thread::scope(|s| {
-            s.spawn(|| run_rten_here(which, input))
+            s.spawn(|| run_rten_here(which, input, None))
                 .join()
                 .unwrap_or_else(|_| Err(which.error("the model run panicked")))
         });
     }
-    run_rten_here(which, input)
+    thread_local! {
+        // A one-thread rten pool per calling thread: concurrent checks (the worker's, batch's)
+        // each get their own instead of splitting every model run across one shared pool
+        // (batch, 400 archive photos, 2 cores: 51 -> see README, Speed).
+        static POOL: Arc<rten::ThreadPool> = Arc::new(rten::ThreadPool::with_num_threads(1));
+    }
+    run_rten_here(which, input, Some(POOL.with(Arc::clone)))
 }
 
-fn run_rten_here(which: Which, input: &[f32]) -> Result<Vec<Vec<f32>>, ModelError> {
+/// `pool`: the rten pool to run on; rten's global one (a thread per core) when `None`.
+fn run_rten_here(
+    which: Which,
+    input: &[f32],
+    pool: Option<Arc<rten::ThreadPool>>,
+) -> Result<Vec<Vec<f32>>, ModelError> {
     let shape = which.shape();
     if input.len() != shape.iter().product::<usize>() {
         return Err(which.error(format!(
@@ -202,9 +213,14 @@ fn run_rten_here(which: Which, input: &[f32]) -> Result<Vec<Vec<f32>>, ModelErro
         .first()
         .ok_or_else(|| which.error("no input"))?;
     let tensor = rten_tensor::Tensor::from_data(&shape, input.to_vec());
-    // rten runs on its own thread pool (one thread per physical core), beside the callers' threads.
+    let mut options = rten::RunOptions::default();
+    options.thread_pool = pool;
     let outputs = model
-        .run(vec![(input_id, tensor.into())], model.output_ids(), None)
+        .run(
+            vec![(input_id, tensor.into())],
+            model.output_ids(),
+            Some(options),
+        )
         .map_err(|e| which.error(e))?;
     outputs
         .into_iter()
