@@ -205,7 +205,10 @@ fn stages(inputs: &[Input], profile: &Profile, ctx: &Context) {
             black_box(intake::decode(black_box(&input.jpeg), &profile.intake).ok());
         });
         t[1] = time_ms(runs, &|| {
-            black_box(detect::detect(&geometry::to_gray(black_box(&img)), &profile.detection));
+            black_box(detect::detect(
+                &geometry::to_gray(black_box(&img)),
+                &profile.detection,
+            ));
         });
         t[2] = time_ms(runs, &|| {
             black_box(geometry::segment(black_box(&img), &face));

@@ -1057,7 +1057,10 @@ fn run_deciding_models(
     measure: impl Fn(&Landmarks) -> LookMeasures,
 ) {
     let mut m = measure(lm);
-    let pose_limit = profile.rules.get(RuleId::Pose).expect("every look has limits");
+    let pose_limit = profile
+        .rules
+        .get(RuleId::Pose)
+        .expect("every look has limits");
     let fit_fails = pose_value(&m, &profile.looks)
         .is_some_and(|v| rules::judge(rules::round(v), pose_limit).0 == Status::Fail);
     if lm.pose_net.is_some() {

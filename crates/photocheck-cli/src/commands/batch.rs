@@ -101,7 +101,10 @@ pub fn run(args: BatchArgs, profile: &Profile) -> Result<ExitCode> {
                 let overlay = overlays.as_ref().map(|o| o[i].as_path());
                 // Sending fails only once the writer has given up (its error is reported);
                 // stopping the remaining checks is all there is to do.
-                if tx.send((i, check_one(path, profile, ctx, overlay))).is_err() {
+                if tx
+                    .send((i, check_one(path, profile, ctx, overlay)))
+                    .is_err()
+                {
                     break;
                 }
             });

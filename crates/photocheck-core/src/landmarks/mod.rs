@@ -261,7 +261,10 @@ impl Landmarks {
                     [x, y, p[2] * k]
                 })
                 .collect(),
-            eyes: [self.eyes[0].as_ref().map(eye), self.eyes[1].as_ref().map(eye)],
+            eyes: [
+                self.eyes[0].as_ref().map(eye),
+                self.eyes[1].as_ref().map(eye),
+            ],
             crop: [cx, cy, self.crop[2] * k, self.crop[3]],
             ..self.clone()
         }

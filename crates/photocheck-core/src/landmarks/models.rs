@@ -140,7 +140,8 @@ fn tract_plan(which: Which) -> &'static Arc<Plan> {
 }
 
 fn rten_model(which: Which) -> &'static rten::Model {
-    static MODELS: [OnceLock<rten::Model>; Which::COUNT] = [const { OnceLock::new() }; Which::COUNT];
+    static MODELS: [OnceLock<rten::Model>; Which::COUNT] =
+        [const { OnceLock::new() }; Which::COUNT];
     MODELS[which as usize].get_or_init(|| {
         rten::Model::load_static_slice(which.bytes())
             .expect("the embedded models load in rten (tested)")
@@ -381,7 +382,10 @@ mod tests {
                 for (i, got) in outputs.iter().enumerate() {
                     let want = reference_output(&format!("{name}.output{i}.f32"));
                     let diff = max_diff(got, &want);
-                    assert!(diff < tolerance, "{name} output {i} on {runtime:?}: max diff {diff}");
+                    assert!(
+                        diff < tolerance,
+                        "{name} output {i} on {runtime:?}: max diff {diff}"
+                    );
                 }
             }
         }
@@ -427,7 +431,10 @@ mod tests {
     fn a_wrongly_sized_input_is_an_error_not_a_panic() {
         for runtime in RUNTIMES {
             for which in Which::ALL {
-                assert!(run_on(which, runtime, &[0.5; 10]).is_err(), "{which:?} {runtime:?}");
+                assert!(
+                    run_on(which, runtime, &[0.5; 10]).is_err(),
+                    "{which:?} {runtime:?}"
+                );
             }
         }
         assert!(mesh(&[0.0; 3]).is_err());
