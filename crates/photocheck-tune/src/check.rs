@@ -3,9 +3,9 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use photocheck_core::{check, panic_message, Context, Profile, Report};
-use rayon::prelude::*;
 
 use crate::set::{Label, SampleSet};
 
@@ -26,45 +26,72 @@ pub struct ReadError {
     pub source: std::io::Error,
 }
 
-/// Checks every photo of every set on the current rayon pool; `tick` is called once per photo done.
-/// A photo the engine panics on gets the engine's own "check failed" report (it goes to review in
-/// production too); a file that cannot be read is an error, since its label would count for nothing.
+/// Checks every photo of every set on as many threads as the current rayon pool has (plain threads:
+/// the engine's rten models run on pools of their own, and a rayon worker waiting for another pool
+/// runs its own queue meanwhile); `tick` is called once per photo done. Reports come in the sets'
+/// order. A photo the engine panics on gets the engine's own "check failed" report (it goes to
+/// review in production too); a file that cannot be read is an error, since its label would count
+/// for nothing.
 pub fn check_sets(
     sets: &[SampleSet],
     profile: &Profile,
     ctx: &Context,
     tick: impl Fn() + Sync,
 ) -> Result<Vec<Checked>, ReadError> {
-    let jobs: Vec<(String, PathBuf, &Label, Context)> = sets
+    let jobs: Vec<(String, &PathBuf, &Label, Context)> = sets
         .iter()
         .flat_map(|set| {
             let ctx = set.info.channel.map_or(*ctx, |c| ctx.via(c));
             set.samples.iter().map(move |s| {
                 (
                     format!("{}/{}", set.info.name, s.file),
-                    s.path.clone(),
+                    &s.path,
                     &s.label,
                     ctx,
                 )
             })
         })
         .collect();
-    jobs.into_par_iter()
-        .map(|(id, path, label, ctx)| {
-            let bytes = std::fs::read(&path).map_err(|source| ReadError {
-                path: path.clone(),
-                source,
-            })?;
-            let report = check_one(&bytes, profile, &ctx);
-            tick();
-            Ok(Checked {
-                id,
-                path,
-                label: label.clone(),
-                report,
-            })
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let one = |(id, path, label, ctx): &(String, &PathBuf, &Label, Context)| {
+        let bytes = std::fs::read(path).map_err(|source| ReadError {
+            path: (*path).clone(),
+            source,
+        })?;
+        let report = check_one(&bytes, profile, ctx);
+        tick();
+        Ok(Checked {
+            id: id.clone(),
+            path: (*path).clone(),
+            label: (*label).clone(),
+            report,
         })
-        .collect()
+    };
+    let mut done: Vec<(usize, Result<Checked, ReadError>)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..rayon::current_num_threads().max(1))
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    while !failed.load(Ordering::Relaxed) {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(job) = jobs.get(i) else { break };
+                        let result = one(job);
+                        failed.fetch_or(result.is_err(), Ordering::Relaxed);
+                        mine.push((i, result));
+                    }
+                    mine
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            // A worker panics only outside the engine (which check_one guards): pass it on.
+            .flat_map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, r)| r).collect()
 }
 
 /// One photo, with a panic turned into the engine's "check failed" report.

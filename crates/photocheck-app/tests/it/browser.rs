@@ -344,8 +344,8 @@ async fn seed_a_week(store: &photocheck_store::Store) -> Seeded {
 
 #[tokio::test]
 async fn a_reviewer_rejects_an_item_with_the_keyboard_only() {
-    // A frontal portrait on white: framed, its geometry passes and only its looks are in doubt (any
-    // photo would do, as long as a person has to look at it).
+    // A frontal portrait on white, framed, sent from the album without an EXIF capture date: the
+    // shipped profile sends an undated album photo to a person (as a camera upload it is approved).
     let Some(photos) = photos_or_skip("a_reviewer_rejects_an_item_with_the_keyboard_only") else {
         return;
     };
@@ -372,7 +372,7 @@ async fn a_reviewer_rejects_an_item_with_the_keyboard_only() {
     .await
     .expect("bind");
 
-    let id = stack.submit(&photo, "BROWSER-1").await;
+    let id = stack.submit_via(&photo, "BROWSER-1", "album").await;
     let settled = stack.settled(id).await;
     assert_eq!(
         settled["decision"], "review",
@@ -392,7 +392,7 @@ async fn a_reviewer_rejects_an_item_with_the_keyboard_only() {
     assert!(due.contains("今日到期"), "{due}");
     let row = text_of(&client, "table.queue tbody tr").await;
     assert!(
-        row.contains("BROWSER-1") && row.contains("现场拍照"),
+        row.contains("BROWSER-1") && row.contains("相册上传"),
         "{row}"
     );
     press(&client, 'n').await;

@@ -60,13 +60,18 @@ impl Stack {
     }
 
     pub async fn submit(&self, photo: &[u8], applicant: &str) -> Uuid {
+        self.submit_via(photo, applicant, "camera").await
+    }
+
+    /// Submits through a given channel (`camera`, `album`, `stored`).
+    pub async fn submit_via(&self, photo: &[u8], applicant: &str, channel: &str) -> Uuid {
         let form = reqwest::multipart::Form::new()
             .part(
                 "photo",
                 reqwest::multipart::Part::bytes(photo.to_vec()).file_name("photo.jpg"),
             )
             .text("applicant_id", applicant.to_owned())
-            .text("channel", "camera");
+            .text("channel", channel.to_owned());
         let response = reqwest::Client::new()
             .post(format!("{}/v1/submissions", self.api))
             .multipart(form)

@@ -125,7 +125,7 @@ fn phone_frames_of_real_portraits_are_framed_and_approved() {
         );
         // Under the shipped profile the same crop is judged alike: only the looks' margins can
         // keep it from approval.
-        let shipped = check(&bytes, profile(), &ctx());
+        let shipped = check(&bytes, profile(), &ctx().via(Channel::Camera));
         assert_eq!(shipped.framing.as_ref().map(|f| f.crop), Some(c), "{what}");
         assert!(
             shipped.reasons.iter().all(|r| r.rule.kind() == Kind::Look),
