@@ -680,9 +680,8 @@ fn judge_frame(
             Ok(Some(mut lm)) => {
                 let seg = segmentation.as_ref().filter(|s| s.reliable);
                 let crown_y = geom.map(|g| g.crown_y);
-                run_deciding_models(&image, &mut lm, &mut measures, profile, |lm| {
-                    looks::measure(&image, lm, crown_y, seg)
-                });
+                let m = looks::measure(&image, &lm, crown_y, seg);
+                run_deciding_models(&image, &mut lm, m, &mut measures, profile);
                 measures.points = Some(FacePoints::from_landmarks(&lm, scale, (ox, oy)));
                 measures.blendshapes = lm
                     .blendshapes
@@ -1049,30 +1048,38 @@ fn pose_net(m: &LookMeasures) -> Option<[f64; 3]> {
 /// fitted pose alone beyond the fail bound fails the pose whatever the second estimate says (the
 /// judged value is at least the fit's angle), and the emotion vote is the expression's last gate.
 /// What was not run is named in `measures.models_not_run`; judging the report again gives the same.
+/// `m`: the looks measured from `lm` as it comes.
 fn run_deciding_models(
     image: &RgbImage,
     lm: &mut Landmarks,
+    mut m: LookMeasures,
     measures: &mut Measures,
     profile: &Profile,
-    measure: impl Fn(&Landmarks) -> LookMeasures,
 ) {
-    let mut m = measure(lm);
     let pose_limit = profile
         .rules
         .get(RuleId::Pose)
         .expect("every look has limits");
-    let fit_fails = pose_value(&m, &profile.looks)
-        .is_some_and(|v| rules::judge(rules::round(v), pose_limit).0 == Status::Fail);
+    let fit_fails = || {
+        pose_value(&m, &profile.looks)
+            .is_some_and(|v| rules::judge(rules::round(v), pose_limit).0 == Status::Fail)
+    };
     if lm.pose_net.is_some() {
         // Already run (a framed photo's landmarks are its upload's).
-    } else if fit_fails {
+    } else if fit_fails() {
         measures.models_not_run.insert(
             "head pose (3DDFA)".into(),
             "the fitted head pose alone is beyond the pose limit".into(),
         );
     } else {
         match lm.estimate_pose_net(image) {
-            Ok(()) => m = measure(lm),
+            // Only the net's angles change: the pixel measures are not taken again.
+            Ok(()) => {
+                let net = lm.pose_net;
+                m.net_yaw = net.map(|p| p.yaw);
+                m.net_pitch = net.map(|p| p.pitch);
+                m.net_roll = net.map(|p| p.roll);
+            }
             Err(e) => measures.looks_note = Some(e.to_string()),
         }
     }
