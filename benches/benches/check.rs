@@ -258,15 +258,21 @@ fn runtimes() {
     for which in Which::ALL {
         let len: usize = which.shape().iter().product();
         let input: Vec<f32> = (0..len).map(|i| (i * 7 % 256) as f32 / 255.0).collect();
-        let [tract, rten] = [Runtime::Tract, Runtime::Rten].map(|runtime| {
-            time_ms(SUMMARY_RUNS_ARCHIVE, &|| {
-                black_box(run_on(which, runtime, black_box(&input)).ok());
+        let times: Vec<String> = Runtime::ALL
+            .into_iter()
+            .filter(|runtime| runtime.runs(which))
+            .map(|runtime| {
+                let ms = time_ms(SUMMARY_RUNS_ARCHIVE, &|| {
+                    black_box(run_on(which, runtime, black_box(&input)).ok());
+                });
+                format!("{runtime:?} {ms:.2} ms")
             })
-        });
+            .collect();
         let chosen = which.runtime();
         println!(
-            "summary runtimes {}: tract {tract:.2} ms, rten {rten:.2} ms (median of {} runs); runs on {chosen:?}",
+            "summary runtimes {}: {} (median of {} runs); runs on {chosen:?}",
             which.name(),
+            times.join(", "),
             SUMMARY_RUNS_ARCHIVE
         );
     }

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::geometry::{luma, Segmentation, BACKGROUND};
 use crate::landmarks::{dist, idx, Landmarks};
-use crate::measure::lab;
+use crate::measure::{lab, lab_u8};
 
 /// Measured looks of one face. `None`: not measurable on this photo.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
@@ -223,7 +223,7 @@ fn disc_median(img: &RgbImage, p: [f64; 2], r: f64) -> Option<[f64; 3]> {
         while x <= x1.min(w - 1.0) {
             if (x - p[0]).hypot(y - p[1]) <= r {
                 let px = img.get_pixel(x as u32, y as u32).0;
-                labs.push(lab(px.map(f64::from)));
+                labs.push(lab_u8(px));
             }
             x += 1.0;
         }
@@ -404,7 +404,7 @@ fn crown_band(
             if xi < img.width() && yi < img.height() {
                 sampled += 1;
                 if seg.is_none_or(|s| s.label(xi, yi) != BACKGROUND) {
-                    let c = lab(img.get_pixel(xi, yi).0.map(f64::from));
+                    let c = lab_u8(img.get_pixel(xi, yi).0);
                     n += 1;
                     ok += usize::from(matches_skin(c, skin) || is_hair(c, skin));
                 }

@@ -8,6 +8,7 @@
 //! each eye, in a crop 2.3 eye-widths wide along the eye's corners (MediaPipe's iris pipeline).
 
 pub mod blendshapes;
+mod convnet;
 pub mod crop;
 pub mod fit;
 pub mod models;

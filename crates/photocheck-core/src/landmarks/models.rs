@@ -54,6 +54,18 @@ pub struct ModelError {
 pub enum Runtime {
     Tract,
     Rten,
+    /// photocheck's own kernels for the convolutional networks (`convnet.rs`).
+    Convnet,
+}
+
+impl Runtime {
+    pub const ALL: [Runtime; 3] = [Runtime::Tract, Runtime::Rten, Runtime::Convnet];
+
+    /// Whether this runtime can run the model: the convnet runtime knows the operators of the
+    /// convolutional networks, not the blendshape model's (an MLP-Mixer).
+    pub fn runs(self, which: Which) -> bool {
+        self != Runtime::Convnet || which != Which::Blendshapes
+    }
 }
 
 /// The embedded models.
@@ -86,13 +98,12 @@ impl Which {
         }
     }
 
-    /// The runtime each model runs on: the faster one in the `runtimes` bench (one thread, median
-    /// ms, tract / rten, 2026-12-07): eye 6.2 / 3.9, blendshapes 1.4 / 1.2, 3DDFA 3.0 / 3.9,
-    /// emotion 3.1 / 4.1; the mesh is a tie (6.3) and stays on tract, which has run it longest.
+    /// The runtime each model runs on: the fastest in the `runtimes` bench (one thread, median ms,
+    /// tract / rten / convnet, 2026-12-08): RUNTIME_FIGURES.
     pub fn runtime(self) -> Runtime {
         match self {
-            Which::Eye | Which::Blendshapes => Runtime::Rten,
-            Which::Mesh | Which::HeadPose | Which::Emotion => Runtime::Tract,
+            Which::Blendshapes => Runtime::Rten,
+            Which::Mesh | Which::Eye | Which::HeadPose | Which::Emotion => Runtime::Convnet,
         }
     }
 
@@ -143,9 +154,26 @@ fn rten_model(which: Which) -> &'static rten::Model {
     static MODELS: [OnceLock<rten::Model>; Which::COUNT] =
         [const { OnceLock::new() }; Which::COUNT];
     MODELS[which as usize].get_or_init(|| {
-        rten::Model::load_static_slice(which.bytes())
+        let mut opts = rten::ModelOptions::with_all_ops();
+        opts.prepack_weights(std::env::var_os("RTEN_PREPACK").is_some());
+        opts.load_static_slice(which.bytes())
             .expect("the embedded models load in rten (tested)")
     })
+}
+
+fn convnet(which: Which) -> Result<&'static super::convnet::Net, ModelError> {
+    static NETS: [OnceLock<Result<super::convnet::Net, String>>; Which::COUNT] =
+        [const { OnceLock::new() }; Which::COUNT];
+    NETS[which as usize]
+        .get_or_init(|| super::convnet::Net::from_onnx(which.bytes()))
+        .as_ref()
+        .map_err(|e| which.error(e))
+}
+
+fn run_convnet(which: Which, input: &[f32]) -> Result<Vec<Vec<f32>>, ModelError> {
+    convnet(which)?
+        .run(&which.shape(), input)
+        .map_err(|e| which.error(e))
 }
 
 static POOLS: [Mutex<Vec<State>>; Which::COUNT] = [const { Mutex::new(Vec::new()) }; Which::COUNT];
@@ -216,6 +244,8 @@ fn run_rten_here(
     let tensor = rten_tensor::Tensor::from_data(&shape, input.to_vec());
     let mut options = rten::RunOptions::default();
     options.thread_pool = pool;
+    options.timing = std::env::var_os("RTEN_TIMING").is_some();
+    options.timing_by_shape = options.timing;
     let outputs = model
         .run(
             vec![(input_id, tensor.into())],
@@ -239,6 +269,7 @@ pub fn run_on(which: Which, runtime: Runtime, input: &[f32]) -> Result<Vec<Vec<f
     match runtime {
         Runtime::Tract => run_tract(which, input),
         Runtime::Rten => run_rten(which, input),
+        Runtime::Convnet => run_convnet(which, input),
     }
 }
 
@@ -366,8 +397,6 @@ mod tests {
             .fold(0.0, f32::max)
     }
 
-    const RUNTIMES: [Runtime; 2] = [Runtime::Tract, Runtime::Rten];
-
     #[test]
     fn both_runtimes_match_the_reference_outputs_of_the_mediapipe_models() {
         // onnxruntime's outputs, written by convert.py; onnxruntime was within 1.2e-4 of TFLite.
@@ -375,7 +404,7 @@ mod tests {
             (Which::Mesh, "face_landmark", 1e-3_f32),
             (Which::Eye, "iris_landmark", 1e-3_f32),
         ];
-        for runtime in RUNTIMES {
+        for runtime in Runtime::ALL {
             for (which, name, tolerance) in cases {
                 let outputs = run_on(which, runtime, &reference_input(which.shape()[1])).unwrap();
                 assert_eq!(outputs.len(), 2, "{name} on {runtime:?}");
@@ -412,8 +441,11 @@ mod tests {
             (Which::HeadPose, "head_pose", pose, 1e-3_f32),
             (Which::Blendshapes, "face_blendshapes", points, 1e-4_f32),
         ];
-        for runtime in RUNTIMES {
+        for runtime in Runtime::ALL {
             for (which, name, input, tolerance) in &cases {
+                if !runtime.runs(*which) {
+                    continue;
+                }
                 let outputs = run_on(*which, runtime, input).unwrap();
                 let want = reference_output(&format!("{name}.output0.f32"));
                 assert_eq!(outputs[0].len(), want.len(), "{name} on {runtime:?}");
@@ -429,7 +461,7 @@ mod tests {
 
     #[test]
     fn a_wrongly_sized_input_is_an_error_not_a_panic() {
-        for runtime in RUNTIMES {
+        for runtime in Runtime::ALL {
             for which in Which::ALL {
                 assert!(
                     run_on(which, runtime, &[0.5; 10]).is_err(),
