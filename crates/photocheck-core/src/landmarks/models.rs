@@ -1,7 +1,9 @@
 //! The face models (ONNX, converted once from their registry packages; models/README.md), embedded
-//! in the binary. This module owns the runtimes: each model runs on the pure-Rust runtime that ran it
-//! fastest here (`Which::runtime`; `cargo bench -p benches --bench check -- runtimes` measures every
-//! model on both, side by side), and the rest of the engine never sees which.
+//! in the binary. This module owns the runtimes (tract, rten and photocheck's own `convnet`): each
+//! model runs on the one that ran it fastest here (`Which::runtime`; `cargo bench -p benches --bench
+//! check -- runtimes` measures every model on each, side by side), and the rest of the engine never
+//! sees which. Today the convnet runtime runs the four convolutional networks and rten the blendshape
+//! model; tract reads the ONNX files for convnet and stays a runtime the tests and the bench compare.
 //!
 //! Each model is parsed and optimised once per process and shared by every thread. tract's run
 //! states (the scratch buffers) are pooled, not kept per thread: a pool holds at most as many as ran
@@ -99,7 +101,8 @@ impl Which {
     }
 
     /// The runtime each model runs on: the fastest in the `runtimes` bench (one thread, median ms,
-    /// tract / rten / convnet, 2026-12-08): RUNTIME_FIGURES.
+    /// tract / rten / convnet, 2026-12-08): mesh 4.71 / 4.87 / 2.66, eye 4.64 / 3.18 / 1.86,
+    /// blendshapes 1.00 / 0.86 / -, 3DDFA 2.18 / 2.84 / 1.61, emotion 2.11 / 2.57 / 2.05.
     pub fn runtime(self) -> Runtime {
         match self {
             Which::Blendshapes => Runtime::Rten,
@@ -154,9 +157,7 @@ fn rten_model(which: Which) -> &'static rten::Model {
     static MODELS: [OnceLock<rten::Model>; Which::COUNT] =
         [const { OnceLock::new() }; Which::COUNT];
     MODELS[which as usize].get_or_init(|| {
-        let mut opts = rten::ModelOptions::with_all_ops();
-        opts.prepack_weights(std::env::var_os("RTEN_PREPACK").is_some());
-        opts.load_static_slice(which.bytes())
+        rten::Model::load_static_slice(which.bytes())
             .expect("the embedded models load in rten (tested)")
     })
 }
@@ -244,8 +245,6 @@ fn run_rten_here(
     let tensor = rten_tensor::Tensor::from_data(&shape, input.to_vec());
     let mut options = rten::RunOptions::default();
     options.thread_pool = pool;
-    options.timing = std::env::var_os("RTEN_TIMING").is_some();
-    options.timing_by_shape = options.timing;
     let outputs = model
         .run(
             vec![(input_id, tensor.into())],
