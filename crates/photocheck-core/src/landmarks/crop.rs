@@ -44,16 +44,36 @@ impl Crop {
         let s = self.size / side as f64;
         let (sin, cos) = self.angle.sin_cos();
         let flip = if self.mirror { -1.0 } else { 1.0 };
+        // One step along a crop row moves the photo point by (step_x, step_y).
+        let (step_x, step_y) = (flip * s * cos, flip * s * sin);
+        let row_len = w as usize * 3;
         for v in 0..side {
             let dy = (v as f64 + 0.5 - side as f64 / 2.0) * s;
+            let dx0 = flip * (0.5 - side as f64 / 2.0) * s;
+            // Pixel centres sit at integer + 0.5 in photo coordinates.
+            let x_start = self.cx + dx0 * cos - dy * sin - 0.5;
+            let y_start = self.cy + dx0 * sin + dy * cos - 0.5;
             for u in 0..side {
-                let dx = flip * (u as f64 + 0.5 - side as f64 / 2.0) * s;
-                // Pixel centres sit at integer + 0.5 in photo coordinates.
-                let x = self.cx + dx * cos - dy * sin - 0.5;
-                let y = self.cy + dx * sin + dy * cos - 0.5;
+                let x = x_start + u as f64 * step_x;
+                let y = y_start + u as f64 * step_y;
                 let (x0, y0) = (x.floor(), y.floor());
                 let (fx, fy) = ((x - x0) as f32, (y - y0) as f32);
                 let (x0, y0) = (x0 as i64, y0 as i64);
+                if x0 >= 0 && y0 >= 0 && x0 + 1 < w && y0 + 1 < h {
+                    // All four neighbours inside: no per-pixel bounds tests.
+                    let i = y0 as usize * row_len + x0 as usize * 3;
+                    let (top, bottom) = (&raw[i..i + 6], &raw[i + row_len..i + row_len + 6]);
+                    let (w00, w01) = ((1.0 - fy) * (1.0 - fx), (1.0 - fy) * fx);
+                    let (w10, w11) = (fy * (1.0 - fx), fy * fx);
+                    for c in 0..3 {
+                        let v = w00 * f32::from(top[c])
+                            + w01 * f32::from(top[c + 3])
+                            + w10 * f32::from(bottom[c])
+                            + w11 * f32::from(bottom[c + 3]);
+                        out.push(v / 255.0);
+                    }
+                    continue;
+                }
                 let mut px = [0f32; 3];
                 for (yy, wy) in [(y0, 1.0 - fy), (y0 + 1, fy)] {
                     for (xx, wx) in [(x0, 1.0 - fx), (x0 + 1, fx)] {
@@ -119,5 +139,37 @@ mod tests {
         }
         .sample(&img, 4);
         assert!((mirrored[0] - 1.0).abs() < 0.01, "mirrored: orange first");
+    }
+
+    #[test]
+    fn sampling_is_bilinear_inside_and_black_outside() {
+        // A gradient photo: bilinear interpolation of a linear ramp is exact.
+        let img = RgbImage::from_fn(50, 40, |x, y| {
+            image::Rgb([(x * 5) as u8, (y * 6) as u8, 77])
+        });
+        let crop = Crop {
+            cx: 25.3,
+            cy: 18.7,
+            size: 30.0,
+            angle: 0.4,
+            mirror: false,
+        };
+        let side = 16;
+        let t = crop.sample(&img, side);
+        for v in 0..side {
+            for u in 0..side {
+                let (x, y) = crop.to_photo(u as f64 + 0.5, v as f64 + 0.5, side as f64);
+                let (x, y) = (x - 0.5, y - 0.5);
+                let got = &t[(v * side + u) * 3..][..3];
+                if x >= 0.0 && y >= 0.0 && x <= 49.0 && y <= 39.0 {
+                    assert!((got[0] * 255.0 - 5.0 * x as f32).abs() < 0.01, "{u},{v}");
+                    assert!((got[1] * 255.0 - 6.0 * y as f32).abs() < 0.01, "{u},{v}");
+                    assert!((got[2] * 255.0 - 77.0).abs() < 0.01, "{u},{v}");
+                }
+            }
+        }
+        // Wholly outside the photo: black.
+        let outside = Crop { cx: -100.0, ..crop }.sample(&img, 4);
+        assert!(outside.iter().all(|&v| v == 0.0));
     }
 }
