@@ -304,7 +304,7 @@ fn floats(t: &pb::TensorProto) -> Result<Vec<f32>, String> {
         return Err(format!("weight {} is not float32", t.name));
     }
     if !t.raw_data.is_empty() {
-        if t.raw_data.len() % 4 != 0 {
+        if !t.raw_data.len().is_multiple_of(4) {
             return Err(format!("weight {}: {} bytes", t.name, t.raw_data.len()));
         }
         Ok(t.raw_data
@@ -321,7 +321,7 @@ fn int64s(t: &pb::TensorProto) -> Result<Vec<i64>, String> {
         return Err(format!("{} is not int64", t.name));
     }
     if !t.raw_data.is_empty() {
-        if t.raw_data.len() % 8 != 0 {
+        if !t.raw_data.len().is_multiple_of(8) {
             return Err(format!("{}: {} bytes", t.name, t.raw_data.len()));
         }
         Ok(t.raw_data
@@ -897,7 +897,7 @@ fn reshape(from: &[usize], spec: &[i64]) -> Result<Vec<usize>, String> {
     }
     let known: usize = shape.iter().product();
     if let Some(i) = infer {
-        if known == 0 || total % known != 0 {
+        if known == 0 || !total.is_multiple_of(known) {
             return Err(format!("cannot reshape {from:?} to {spec:?}"));
         }
         shape[i] = total / known;
@@ -1024,8 +1024,9 @@ mod tests {
         let x = Tensor::new(vec![1, 2, 3, 4], (0..24).map(|v| v as f32).collect());
         let t = transpose(&x, &[0, 2, 3, 1]).unwrap();
         assert_eq!(t.shape, vec![1, 3, 4, 2]);
-        // t[0, y, x, c] = x[0, c, y, x]
-        assert_eq!(t.data[(1 * 4 + 2) * 2 + 1], x.data[(1 * 3 + 1) * 4 + 2]);
+        // t[0, y, x, c] = x[0, c, y, x], here at y 1, x 2, c 1.
+        let (y, col, c) = (1, 2, 1);
+        assert_eq!(t.data[(y * 4 + col) * 2 + c], x.data[(c * 3 + y) * 4 + col]);
         assert_eq!(reshape(&[1, 2, 3, 4], &[1, -1]).unwrap(), vec![1, 24]);
         assert_eq!(reshape(&[1, 2, 3, 4], &[0, 0, 12]).unwrap(), vec![1, 2, 12]);
         assert!(reshape(&[1, 2, 3, 4], &[5, -1]).is_err());
