@@ -1,5 +1,5 @@
 # The services the integration tests talk to, brought up when missing: PostgreSQL, RabbitMQ, an
-# S3-compatible object store (moto) and headless Chromium with chromedriver. Sourced by scripts/test;
+# S3-compatible object store (moto) and headless Chromium with chromedriver (and nasm, a build tool). Sourced by scripts/test;
 # every function prints what it found or did, and returns non-zero when it could not.
 
 note() { printf '%s\n' "$*"; }
@@ -102,7 +102,21 @@ ensure_browser() {
 
 # Cheap when all are up (three probes). The broker-restart test also needs rabbitmqctl, which comes
 # with the server package.
+# nasm builds mozjpeg's SIMD decoding (IDCT, upsampling, colour conversion), as deploy/Dockerfile does
+# for production; without it mozjpeg-sys quietly builds the plain C paths, and the tests and benches
+# measure a slower decoder than production runs. A library built before nasm was here is rebuilt
+# (cargo cannot tell that the build script would now do more).
+ensure_nasm() {
+    if command -v nasm >/dev/null; then
+        note "nasm: $(nasm -v)"
+        return 0
+    fi
+    apt_install nasm || { warn "nasm could not be installed: JPEG decoding is built without SIMD"; return 0; }
+    cargo clean --quiet -p mozjpeg-sys || true
+}
+
 ensure_services() {
+    ensure_nasm
     ensure_postgres || { warn "PostgreSQL is not reachable on 127.0.0.1:5432"; return 1; }
     ensure_rabbitmq || { warn "RabbitMQ is not reachable on 127.0.0.1:5672"; return 1; }
     command -v rabbitmqctl >/dev/null || { warn "rabbitmqctl is missing"; return 1; }

@@ -2,6 +2,7 @@
 //! limits from the header before decoding anything, decodes (JPEG reduced in the decoder by DCT scaling
 //! when the measures do not need every pixel), applies the EXIF orientation, and records EXIF facts.
 
+use std::borrow::Cow;
 use std::io::Cursor;
 use std::panic::AssertUnwindSafe;
 
@@ -118,9 +119,36 @@ pub struct Decoded {
     pub stored_gray: bool,
     /// Bits per channel of the source.
     pub bit_depth: u8,
+    /// A JPEG large enough to be decoded at 1/8, decoded at 1/4 instead, upright (`image` is it
+    /// halved): the crop a phone photo is framed to usually needs that resolution, and keeping it
+    /// spares decoding the file again (each decode of a 12 MP photo is ~15 ms of Huffman decoding
+    /// whatever the reduction: benches/check.rs, `decode_only`). Four times `image`'s pixels.
+    pub finer: Option<Finer>,
+}
+
+/// The 1/4 decode of a JPEG whose analysis image is its 1/8 reduction.
+#[derive(Debug, Clone)]
+pub struct Finer {
+    pub image: RgbImage,
+    upright_h: u32,
 }
 
 impl Decoded {
+    /// The upright image `decode` would give under an `analysis_height` of `rows`, from the finer
+    /// decode already made: itself at 1/4, halved at 1/8 (as `image` is). `None` when that decode
+    /// would be at another reduction.
+    pub fn decoded_for(&self, rows: u32) -> Option<Cow<'_, RgbImage>> {
+        let f = self.finer.as_ref()?;
+        if f.upright_h < rows.saturating_mul(2) {
+            return None;
+        }
+        match jpeg_eighths(f.upright_h, rows) {
+            2 => Some(Cow::Borrowed(&f.image)),
+            1 => Some(Cow::Owned(halve(&f.image))),
+            _ => None,
+        }
+    }
+
     /// Original px per analysis px.
     pub fn scale_to_original(&self) -> f64 {
         self.height as f64 / self.image.height() as f64
@@ -187,7 +215,7 @@ pub fn decode(bytes: &[u8], limits: &IntakeLimits) -> Result<Decoded, IntakeErro
     }
     let _held = DecodeBudget::global().reserve(cost.bytes);
 
-    let (mut image, stored_w, stored_h, had_alpha, stored_gray, bit_depth) = match format {
+    let (mut image, stored_w, stored_h, had_alpha, stored_gray, bit_depth, finer) = match format {
         // libjpeg and zune-jpeg both fill a cut-off scan with grey and carry on: judged, that grey
         // would pass for a background or a shirt. A JPEG whose scan never reaches its end is refused.
         Format::Jpeg if jpeg_is_truncated(bytes) => return Err(IntakeError::Truncated),
@@ -204,6 +232,10 @@ pub fn decode(bytes: &[u8], limits: &IntakeLimits) -> Result<Decoded, IntakeErro
     } else {
         (stored_w, stored_h)
     };
+    let (image, finer) = match finer {
+        Some(upright_h) => (halve(&image), Some(Finer { image, upright_h })),
+        None => (image, None),
+    };
     let image = reduce_to_analysis_size(image, limits.analysis_height);
     Ok(Decoded {
         image,
@@ -214,7 +246,42 @@ pub fn decode(bytes: &[u8], limits: &IntakeLimits) -> Result<Decoded, IntakeErro
         had_alpha,
         stored_gray,
         bit_depth,
+        finer,
     })
+}
+
+/// Half the size, each pixel the mean of a 2 x 2 block (rounded; an odd last row or column is
+/// averaged over the pixels it has). Halving a 1/4 DCT-scaled decode gives the 1/8 one to the
+/// rounding: the mean of a 2 x 2 reduced IDCT is its block's DC term, which is all a 1/8 decode is.
+fn halve(image: &RgbImage) -> RgbImage {
+    let (w, h) = image.dimensions();
+    let (hw, hh) = (w.div_ceil(2), h.div_ceil(2));
+    let raw = image.as_raw();
+    let row_len = w as usize * 3;
+    let mut out = Vec::with_capacity(hw as usize * hh as usize * 3);
+    for y in 0..hh as usize {
+        let r0 = &raw[2 * y * row_len..][..row_len];
+        let r1 = if 2 * y + 1 < h as usize {
+            &raw[(2 * y + 1) * row_len..][..row_len]
+        } else {
+            r0
+        };
+        let pairs = w as usize / 2 * 6;
+        for (a, b) in r0[..pairs].chunks_exact(6).zip(r1[..pairs].chunks_exact(6)) {
+            let mean = |c: usize| {
+                let sum =
+                    u16::from(a[c]) + u16::from(a[c + 3]) + u16::from(b[c]) + u16::from(b[c + 3]);
+                ((sum + 2) / 4) as u8
+            };
+            out.extend_from_slice(&[mean(0), mean(1), mean(2)]);
+        }
+        if w % 2 == 1 {
+            let (a, b) = (&r0[pairs..], &r1[pairs..]);
+            let mean = |c: usize| (u16::from(a[c]) + u16::from(b[c])).div_ceil(2) as u8;
+            out.extend_from_slice(&[mean(0), mean(1), mean(2)]);
+        }
+    }
+    RgbImage::from_raw(hw, hh, out).expect("hw x hh x 3 values")
 }
 
 fn check_dimensions(width: u32, height: u32, limits: &IntakeLimits) -> Result<(), IntakeError> {
@@ -237,7 +304,9 @@ fn check_dimensions(width: u32, height: u32, limits: &IntakeLimits) -> Result<()
     Ok(())
 }
 
-type Raw = (RgbImage, u32, u32, bool, bool, u8);
+/// Pixels, stored width and height, alpha, grey, bit depth, and for a JPEG decoded at 1/4 where
+/// the analysis needs 1/8 (`Decoded::finer`), the upright height.
+type Raw = (RgbImage, u32, u32, bool, bool, u8, Option<u32>);
 
 /// Whether a JPEG's image data is cut off: its segments lead to a start of scan, and no end-of-image
 /// marker follows. Inside the entropy-coded data a 0xFF byte is always followed by 0x00 or a restart
@@ -304,8 +373,15 @@ fn decode_jpeg_scaled(
         // and it converts CMYK, which libjpeg does not.
         return decode_jpeg_full(bytes, limits, w, h);
     }
+    // At the strongest reduction (1/8: each pixel the mean of an 8 x 8 block, the DC term alone)
+    // the file is decoded at 1/4 instead, which `decode` halves for the analysis (the mean of a
+    // 2 x 2 block of the 1/4 decode is that same DC term, to the rounding) and keeps for the crop
+    // (`Decoded::finer`). Milder reductions are not: a 1/2 or 1/4 decode keeps frequencies a box
+    // average of a finer one does not, and the landmarks moved with them (tried: the frontal faces'
+    // looks passed less often).
     let eighths = jpeg_eighths(upright_h, limits.analysis_height);
-    decoder.scale(eighths as u8);
+    let finer = eighths == 1;
+    decoder.scale(if finer { 2 } else { eighths as u8 });
     let mut started = decoder.rgb().map_err(corrupt)?;
     let (dw, dh) = (started.width() as u32, started.height() as u32);
     let pixels: Vec<[u8; 3]> = started.read_scanlines().map_err(corrupt)?;
@@ -320,7 +396,7 @@ fn decode_jpeg_scaled(
     let image = RgbImage::from_raw(dw, dh, pixels.into_iter().flatten().collect())
         .ok_or_else(|| IntakeError::Corrupt("decoded buffer has the wrong size".into()))?;
     let gray = source == mozjpeg::ColorSpace::JCS_GRAYSCALE;
-    Ok((image, w, h, false, gray, 8))
+    Ok((image, w, h, false, gray, 8, finer.then_some(upright_h)))
 }
 
 /// The strongest DCT reduction (in eighths) that keeps at least `analysis_height` rows.
@@ -348,7 +424,7 @@ fn decode_jpeg_full(
     let colour = decoder.color_type();
     let image = DynamicImage::from_decoder(decoder).map_err(corrupt)?;
     let gray = !colour.has_color();
-    Ok((image.into_rgb8(), w, h, false, gray, 8))
+    Ok((image.into_rgb8(), w, h, false, gray, 8, None))
 }
 
 fn decoder_limits(limits: &IntakeLimits) -> image::Limits {
@@ -385,7 +461,7 @@ fn decode_other(bytes: &[u8], format: Format, limits: &IntakeLimits) -> Result<R
     } else {
         dynamic.into_rgb8()
     };
-    Ok((image, w, h, had_alpha, gray, depth))
+    Ok((image, w, h, had_alpha, gray, depth, None))
 }
 
 /// Width and height from a PNG's IHDR chunk, which the format requires to come first.
@@ -441,7 +517,8 @@ fn decode_cost(
             let out = if upright_h < limits.analysis_height.saturating_mul(2) || comps == 4 {
                 px * comps.max(3)
             } else {
-                let e = u64::from(jpeg_eighths(upright_h, limits.analysis_height));
+                // At 1/4 where the analysis needs only 1/8 (decode_jpeg_scaled).
+                let e = u64::from(jpeg_eighths(upright_h, limits.analysis_height).max(2));
                 px * e * e / 64 * 3
             };
             let coefficients = if frame.progressive { px * comps * 2 } else { 0 };
@@ -979,5 +1056,27 @@ mod budget_tests {
         assert_eq!(budget.in_use(), 0);
         // A cost past the whole budget waits for it to be empty, then runs alone.
         assert_eq!(budget.reserve(500).bytes, 100);
+    }
+
+    #[test]
+    fn halving_averages_blocks_and_keeps_odd_edges() {
+        for (w, h) in [(4, 4), (5, 3), (1, 1), (3, 6)] {
+            let img = RgbImage::from_fn(w, h, |x, y| {
+                image::Rgb([(x * 40) as u8, (y * 40) as u8, 200])
+            });
+            let half = halve(&img);
+            assert_eq!(half.dimensions(), (w.div_ceil(2), h.div_ceil(2)));
+            // The first block: the mean of columns 0-1 and rows 0-1 (where they exist).
+            let want_x = if w > 1 { 20 } else { 0 };
+            let want_y = if h > 1 { 20 } else { 0 };
+            assert_eq!(half.get_pixel(0, 0).0, [want_x, want_y, 200], "{w} x {h}");
+            // The last column of an odd width is itself.
+            if w % 2 == 1 {
+                assert_eq!(
+                    half.get_pixel(half.width() - 1, 0).0[0],
+                    ((w - 1) * 40) as u8
+                );
+            }
+        }
     }
 }

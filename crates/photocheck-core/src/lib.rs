@@ -445,7 +445,8 @@ pub fn judged_photo(
 }
 
 /// The crop of the upload, upright, with at least `analysis_height` rows where the upload has them:
-/// decoded again at the reduction that leaves the crop that many rows, then cut.
+/// from the upload decoded at the reduction that leaves the crop that many rows (from the finer
+/// decode `intake::decode` kept, when there is one; decoded again otherwise), then cut.
 fn cut(
     bytes: &[u8],
     decoded: &intake::Decoded,
@@ -458,7 +459,10 @@ fn cut(
             .min(decoded.height),
         ..profile.intake.clone()
     };
-    let full = intake::decode(bytes, &limits)?.image;
+    let full = match decoded.decoded_for(limits.analysis_height) {
+        Some(image) => image,
+        None => std::borrow::Cow::Owned(intake::decode(bytes, &limits)?.image),
+    };
     let s = f64::from(full.height()) / f64::from(decoded.height);
     let scaled = Crop {
         x: crop.x * s,
@@ -467,7 +471,7 @@ fn cut(
         h: crop.h * s,
     };
     let (x, y, w, h) = scaled.pixels(full.width(), full.height());
-    let cut = image::imageops::crop_imm(&full, x, y, w, h).to_image();
+    let cut = image::imageops::crop_imm(full.as_ref(), x, y, w, h).to_image();
     Ok(intake::reduce_to_analysis_size(
         cut,
         profile.intake.analysis_height,
