@@ -300,37 +300,47 @@ fn refuse(node: &pb::NodeProto, known: &[&str]) -> Result<(), String> {
 }
 
 fn floats(t: &pb::TensorProto) -> Result<Vec<f32>, String> {
-    if t.data_type != pb::tensor_proto::DataType::Float as i32 {
-        return Err(format!("weight {} is not float32", t.name));
-    }
-    if !t.raw_data.is_empty() {
-        if !t.raw_data.len().is_multiple_of(4) {
-            return Err(format!("weight {}: {} bytes", t.name, t.raw_data.len()));
-        }
-        Ok(t.raw_data
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect())
-    } else {
-        Ok(t.float_data.clone())
-    }
+    use pb::tensor_proto::DataType;
+    tensor_values(
+        t,
+        DataType::Float,
+        "float32",
+        f32::from_le_bytes,
+        &t.float_data,
+    )
 }
 
 fn int64s(t: &pb::TensorProto) -> Result<Vec<i64>, String> {
-    if t.data_type != pb::tensor_proto::DataType::Int64 as i32 {
-        return Err(format!("{} is not int64", t.name));
+    use pb::tensor_proto::DataType;
+    tensor_values(
+        t,
+        DataType::Int64,
+        "int64",
+        i64::from_le_bytes,
+        &t.int64_data,
+    )
+}
+
+/// A tensor's values: from `raw_data` (little-endian, as ONNX stores it) when it has any, else from
+/// the typed field.
+fn tensor_values<T: Clone, const N: usize>(
+    t: &pb::TensorProto,
+    data_type: pb::tensor_proto::DataType,
+    type_name: &str,
+    from_le: fn([u8; N]) -> T,
+    typed: &[T],
+) -> Result<Vec<T>, String> {
+    if t.data_type != data_type as i32 {
+        return Err(format!("{} is not {type_name}", t.name));
     }
-    if !t.raw_data.is_empty() {
-        if !t.raw_data.len().is_multiple_of(8) {
-            return Err(format!("{}: {} bytes", t.name, t.raw_data.len()));
-        }
-        Ok(t.raw_data
-            .chunks_exact(8)
-            .map(|b| i64::from_le_bytes(b.try_into().expect("8 bytes")))
-            .collect())
-    } else {
-        Ok(t.int64_data.clone())
+    if t.raw_data.is_empty() {
+        return Ok(typed.to_vec());
     }
+    let (chunks, rest) = t.raw_data.as_chunks::<N>();
+    if !rest.is_empty() {
+        return Err(format!("{}: {} bytes", t.name, t.raw_data.len()));
+    }
+    Ok(chunks.iter().map(|&b| from_le(b)).collect())
 }
 
 fn dims(t: &pb::TensorProto) -> Vec<usize> {
